@@ -1,0 +1,269 @@
+//! Logins, token authentication and the caller context every other operation checks.
+
+use super::Registry;
+use crate::domain::{
+    Domain, Principal, Privilege, Role, Session, SessionId, SessionKind, SessionState, TenantId,
+    User, DEFAULT_TENANT_ID,
+};
+use crate::error::{CoreError, CoreResult};
+use crate::filter::TenantScope;
+use crate::rules::timeouts;
+use crate::store::{EndInfo, EndScope};
+use crate::time::{HumanDuration, Timestamp};
+use crate::{password, token};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Who is calling: the principal behind a login session's token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub principal: String,
+    pub tenant_id: TenantId,
+    pub role: Role,
+    /// The login session the call came through.
+    pub session_id: SessionId,
+}
+
+impl Caller {
+    pub fn require(&self, p: Privilege) -> CoreResult<()> {
+        if self.role.has(p) {
+            Ok(())
+        } else {
+            Err(CoreError::Forbidden(p))
+        }
+    }
+    /// Only an admin of the default tenant reaches across tenants (DESIGN.md §1).
+    pub fn is_global(&self) -> bool {
+        self.role == Role::Admin && self.tenant_id == DEFAULT_TENANT_ID
+    }
+    pub fn sees_tenant(&self, t: TenantId) -> bool {
+        self.is_global() || self.tenant_id == t
+    }
+    /// The widest scope this caller may act on.
+    pub fn scope(&self) -> TenantScope {
+        if self.is_global() {
+            TenantScope::All
+        } else {
+            TenantScope::One(self.tenant_id)
+        }
+    }
+    /// Vendor dialects never cross tenants, whatever the role.
+    pub fn own_tenant(&self) -> TenantScope {
+        TenantScope::One(self.tenant_id)
+    }
+}
+
+/// Details of a login the dialect knows about (service and where it came from).
+#[derive(Clone, Debug, Default)]
+pub struct LoginInfo {
+    /// `sessiond` for native and Qumulo logins; `vsphere`, `commvault` for theirs.
+    pub service: String,
+    pub originator: Option<String>,
+    pub user_agent: Option<String>,
+    pub locale: Option<String>,
+}
+
+/// Counts failed logins per name and imposes an exponential backoff after a few, so that
+/// password guessing is slow without locking the real user out for long.
+#[derive(Default)]
+pub(super) struct LoginGuard {
+    failures: Mutex<HashMap<String, (u32, Timestamp)>>,
+}
+
+const MAX_TRACKED_NAMES: usize = 100_000;
+
+impl LoginGuard {
+    fn check(&self, name: &str, now: Timestamp, free: u32) -> CoreResult<()> {
+        let map = self
+            .failures
+            .lock()
+            .map_err(|_| CoreError::Internal("login guard".into()))?;
+        if let Some((n, last)) = map.get(name) {
+            if *n >= free {
+                let wait = Duration::from_secs(1u64 << (n - free).min(8));
+                let until = last.plus(wait);
+                if now < until {
+                    let secs = until.since(now).as_secs().max(1);
+                    return Err(CoreError::RateLimited {
+                        retry_after_secs: secs,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+    fn failed(&self, name: &str, now: Timestamp) {
+        if let Ok(mut map) = self.failures.lock() {
+            if map.len() >= MAX_TRACKED_NAMES {
+                map.clear();
+            }
+            let e = map.entry(name.to_string()).or_insert((0, now));
+            e.0 = e.0.saturating_add(1);
+            e.1 = now;
+        }
+    }
+    fn succeeded(&self, name: &str) {
+        if let Ok(mut map) = self.failures.lock() {
+            map.remove(name);
+        }
+    }
+}
+
+impl Registry {
+    /// Checks a name and password; a login session is created and its token returned once.
+    pub async fn login(
+        &self,
+        username: &str,
+        password_text: &str,
+        info: LoginInfo,
+    ) -> CoreResult<(Session, token::Token)> {
+        let principal = self.check_password(username, password_text).await?;
+        let now = self.clock.now();
+        let id = self.new_id()?;
+        let session = Session {
+            id: id.clone(),
+            kind: SessionKind::Login,
+            owner: principal.name.clone(),
+            external_id: None,
+            tenant_id: principal.tenant_id,
+            service: info.service,
+            node_id: None,
+            server_address: None,
+            originator: info.originator,
+            user: User {
+                domain: Domain::Local,
+                name: Some(principal.name.clone()),
+                auth_id: None,
+                ..User::default()
+            },
+            user_agent: info.user_agent,
+            locale: info.locale,
+            is_guest: false,
+            is_encrypted: true,
+            share_names: vec![],
+            num_opens: 0,
+            call_count: 0,
+            activity: None,
+            opened_at: now,
+            last_active_at: now,
+            idle_timeout: HumanDuration(self.cfg.login_idle_timeout),
+            absolute_timeout: HumanDuration(self.cfg.login_absolute_timeout),
+            state: SessionState::Active,
+            ended_at: None,
+            ended_by: None,
+            end_reason: None,
+            attributes: BTreeMap::new(),
+        };
+        let mut session = session;
+        crate::identity::normalize_user(&mut session.user)
+            .map_err(|e| CoreError::Internal(format!("login user: {e}")))?;
+        let (tok, hash) = token::issue(&id).map_err(|e| CoreError::Internal(e.to_string()))?;
+        self.store
+            .insert_session(&session, &hash, session.expires_at())
+            .await?;
+        Ok((session, tok))
+    }
+
+    /// Verifies a password with backoff on repeated failures; unknown names cost the same
+    /// argon2 work as known ones.
+    pub async fn check_password(
+        &self,
+        username: &str,
+        password_text: &str,
+    ) -> CoreResult<Principal> {
+        let now = self.clock.now();
+        self.login_guard
+            .check(username, now, self.cfg.login_failures_before_backoff)?;
+        let principal = self.store.get_principal(username).await?;
+        let (hash, usable) = match &principal {
+            Some(p) => (p.password_hash.clone(), !p.disabled),
+            None => (password::dummy_hash().to_string(), false),
+        };
+        let pw = password_text.to_string();
+        // argon2 takes tens of milliseconds: keep it off the async workers.
+        let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &hash))
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        match principal {
+            Some(p) if ok && usable => {
+                self.login_guard.succeeded(username);
+                Ok(p)
+            }
+            _ => {
+                self.login_guard.failed(username, now);
+                Err(CoreError::InvalidCredentials)
+            }
+        }
+    }
+
+    /// Resolves a presented API token to its caller. Only live, unexpired `login` sessions of
+    /// enabled principals authenticate; everything else is `Unauthenticated`.
+    pub async fn authenticate(&self, presented: &str) -> CoreResult<Caller> {
+        let (session, principal) = self.authenticate_session(presented).await?;
+        Ok(Caller {
+            principal: principal.name,
+            tenant_id: principal.tenant_id,
+            role: principal.role,
+            session_id: session.id,
+        })
+    }
+
+    /// Like [`authenticate`](Self::authenticate), also returning the login session.
+    pub async fn authenticate_session(&self, presented: &str) -> CoreResult<(Session, Principal)> {
+        let (id, hash) = token::parse(presented).ok_or(CoreError::Unauthenticated)?;
+        let (session, stored) = self
+            .store
+            .get_session_auth(&id)
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        if !token::hashes_equal(&hash, &stored)
+            || session.kind != SessionKind::Login
+            || session.state != SessionState::Active
+        {
+            return Err(CoreError::Unauthenticated);
+        }
+        let now = self.clock.now();
+        let last = self.last_activity(&session);
+        if timeouts::expired_at(&session, last, now).is_some() {
+            return Err(CoreError::Unauthenticated);
+        }
+        let principal = self
+            .store
+            .get_principal(&session.owner)
+            .await?
+            .filter(|p| !p.disabled && p.tenant_id == session.tenant_id)
+            .ok_or(CoreError::Unauthenticated)?;
+        let deadline = timeouts::deadline_with(&session, now).map(|(t, _)| t);
+        self.touches.record(&session.id, now, 1, deadline);
+        Ok((session, principal))
+    }
+
+    /// Ends the caller's own login session (state `closed`).
+    pub async fn logout(&self, caller: &Caller) -> CoreResult<()> {
+        let end = EndInfo {
+            state: SessionState::Closed,
+            at: self.clock.now(),
+            by: caller.principal.clone(),
+            reason: Some("logout".into()),
+        };
+        let scope = EndScope::tenant(TenantScope::One(caller.tenant_id));
+        self.store
+            .end_sessions(
+                std::slice::from_ref(&caller.session_id),
+                &scope,
+                &end,
+                false,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The last activity including touches not flushed yet.
+    pub(super) fn last_activity(&self, s: &Session) -> Timestamp {
+        match self.touches.pending(&s.id) {
+            Some((t, _)) if t > s.last_active_at => t,
+            _ => s.last_active_at,
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! The registry: every operation a dialect can ask for, with authentication, privilege and
+//! tenant scope checked here once, over any `Store`.
+
+mod admin;
+mod auth;
+mod filters;
+mod maintenance;
+mod sessions;
+mod terminate;
+
+pub use auth::{Caller, LoginInfo};
+pub use filters::{build_filter, canonical_filter};
+pub use maintenance::SweepReport;
+pub use terminate::BulkEnd;
+
+use crate::domain::{SessionId, Tenant, TenantId};
+use crate::error::{CoreError, CoreResult};
+use crate::rules::bulk::ConfirmKey;
+use crate::store::Store;
+use crate::time::Clock;
+use crate::touch::TouchBuffer;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Tunables with the defaults of DESIGN.md §1.
+#[derive(Clone, Debug)]
+pub struct RegistryConfig {
+    pub default_idle_timeout: Duration,
+    pub default_absolute_timeout: Duration,
+    pub login_idle_timeout: Duration,
+    pub login_absolute_timeout: Duration,
+    /// How long tombstones are kept.
+    pub retention: Duration,
+    pub default_page: usize,
+    pub max_page: usize,
+    /// Sessions ended per transaction in bulk work (bounds memory and lock time).
+    pub end_chunk: usize,
+    /// Most explicit ids one bulk request may name.
+    pub max_bulk_ids: usize,
+    /// Failed logins per name before backing off.
+    pub login_failures_before_backoff: u32,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        RegistryConfig {
+            default_idle_timeout: Duration::from_secs(30 * 60),
+            default_absolute_timeout: Duration::from_secs(24 * 3600),
+            login_idle_timeout: Duration::from_secs(30 * 60),
+            login_absolute_timeout: Duration::from_secs(24 * 3600),
+            retention: Duration::from_secs(7 * 24 * 3600),
+            default_page: 100,
+            max_page: 1000,
+            end_chunk: 5000,
+            max_bulk_ids: 100_000,
+            login_failures_before_backoff: 5,
+        }
+    }
+}
+
+pub struct Registry {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    cfg: RegistryConfig,
+    touches: TouchBuffer,
+    ids: Mutex<crate::ids::IdGen>,
+    confirm_key: ConfirmKey,
+    login_guard: auth::LoginGuard,
+}
+
+impl Registry {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        cfg: RegistryConfig,
+        confirm_key: ConfirmKey,
+    ) -> Self {
+        Registry {
+            store,
+            clock,
+            cfg,
+            touches: TouchBuffer::default(),
+            ids: Mutex::new(crate::ids::IdGen::default()),
+            confirm_key,
+            login_guard: auth::LoginGuard::default(),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+    pub fn config(&self) -> &RegistryConfig {
+        &self.cfg
+    }
+
+    /// A new time-ordered id. The generator is monotonic within this process, so ids of
+    /// sessions registered later sort after earlier ones even within one millisecond.
+    fn new_id(&self) -> CoreResult<SessionId> {
+        let now = self.clock.now();
+        let mut g = self
+            .ids
+            .lock()
+            .map_err(|_| CoreError::Internal("id generator poisoned".into()))?;
+        g.next(now)
+            .map_err(|e| CoreError::Internal(format!("id generation: {e}")))
+    }
+
+    /// Resolves a tenant by name, or the caller's own when none is named. A tenant the
+    /// caller may not see is reported as not found.
+    async fn resolve_tenant(&self, caller: &Caller, name: Option<&str>) -> CoreResult<Tenant> {
+        let t = match name {
+            None => self.store.tenant_by_id(caller.tenant_id).await?,
+            Some(n) => self.store.tenant_by_name(n).await?,
+        };
+        match t {
+            Some(t) if caller.sees_tenant(t.id) => Ok(t),
+            _ => Err(CoreError::NotFound("tenant")),
+        }
+    }
+
+    pub async fn tenant_name(&self, id: TenantId) -> CoreResult<String> {
+        Ok(self
+            .store
+            .tenant_by_id(id)
+            .await?
+            .map(|t| t.name)
+            .unwrap_or_else(|| id.to_string()))
+    }
+}

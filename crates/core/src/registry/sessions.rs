@@ -1,0 +1,299 @@
+//! Registering, validating, updating, closing, reading and listing sessions.
+
+use super::{Caller, Registry};
+use crate::domain::{
+    valid_service, Privilege, Role, Session, SessionId, SessionKind, SessionState,
+};
+use crate::error::{CoreError, CoreResult};
+use crate::filter::{ListQuery, Page};
+use crate::rules::timeouts;
+use crate::store::{EndInfo, EndOutcome, EndScope, StoreError};
+use crate::time::HumanDuration;
+use crate::token;
+use crate::wire::{ListParams, RegisterRequest, SessionPatch};
+use std::collections::BTreeMap;
+
+const MAX_SHARES: usize = 256;
+const MAX_ATTRIBUTES: usize = 64;
+const MAX_TEXT: usize = 1024;
+
+fn check_text(field: &'static str, v: &Option<String>) -> CoreResult<()> {
+    match v {
+        Some(s) if s.len() > MAX_TEXT || s.chars().any(char::is_control) => Err(
+            CoreError::invalid(field, "at most 1024 characters, no control characters"),
+        ),
+        _ => Ok(()),
+    }
+}
+
+fn check_shares(v: &[String]) -> CoreResult<()> {
+    if v.len() > MAX_SHARES || v.iter().any(|s| s.is_empty() || s.len() > MAX_TEXT) {
+        return Err(CoreError::invalid(
+            "share_names",
+            "at most 256 names of 1 to 1024 characters",
+        ));
+    }
+    Ok(())
+}
+
+fn check_attributes(v: &BTreeMap<String, String>) -> CoreResult<()> {
+    if v.len() > MAX_ATTRIBUTES
+        || v.iter()
+            .any(|(k, x)| k.is_empty() || k.len() > 128 || x.len() > MAX_TEXT)
+    {
+        return Err(CoreError::invalid(
+            "attributes",
+            "at most 64 entries, keys 1 to 128 characters, values up to 1024",
+        ));
+    }
+    Ok(())
+}
+
+impl Registry {
+    /// Registers a user session for a service; its token is returned once.
+    pub async fn register(
+        &self,
+        caller: &Caller,
+        req: RegisterRequest,
+    ) -> CoreResult<(Session, token::Token)> {
+        caller.require(Privilege::SessionsRegister)?;
+        if !valid_service(&req.service) {
+            return Err(CoreError::invalid("service", "must match [a-z0-9_-]{1,32}"));
+        }
+        for (field, v) in [
+            ("node_id", &req.node_id),
+            ("external_id", &req.external_id),
+            ("originator", &req.originator),
+            ("server_address", &req.server_address),
+            ("user_agent", &req.user_agent),
+            ("locale", &req.locale),
+        ] {
+            check_text(field, v)?;
+        }
+        check_shares(&req.share_names)?;
+        check_attributes(&req.attributes)?;
+        let tenant = self.resolve_tenant(caller, req.tenant.as_deref()).await?;
+        let mut user = req.user;
+        crate::identity::normalize_user(&mut user)
+            .map_err(|e| CoreError::invalid("user", e.to_string()))?;
+        let now = self.clock.now();
+        let id = self.new_id()?;
+        let session = Session {
+            id: id.clone(),
+            kind: SessionKind::Registered,
+            owner: caller.principal.clone(),
+            external_id: req.external_id,
+            tenant_id: tenant.id,
+            service: req.service,
+            node_id: req.node_id,
+            server_address: req.server_address,
+            originator: req.originator,
+            user,
+            user_agent: req.user_agent,
+            locale: req.locale,
+            is_guest: req.is_guest,
+            is_encrypted: req.is_encrypted,
+            share_names: req.share_names,
+            num_opens: req.num_opens,
+            call_count: 0,
+            activity: req.activity,
+            opened_at: now,
+            last_active_at: now,
+            idle_timeout: req
+                .idle_timeout
+                .unwrap_or(HumanDuration(self.cfg.default_idle_timeout)),
+            absolute_timeout: req
+                .absolute_timeout
+                .unwrap_or(HumanDuration(self.cfg.default_absolute_timeout)),
+            state: SessionState::Active,
+            ended_at: None,
+            ended_by: None,
+            end_reason: None,
+            attributes: req.attributes,
+        };
+        let (tok, hash) = token::issue(&id).map_err(|e| CoreError::Internal(e.to_string()))?;
+        match self
+            .store
+            .insert_session(&session, &hash, session.expires_at())
+            .await
+        {
+            Ok(()) => Ok((session, tok)),
+            Err(StoreError::Conflict(_)) => Err(CoreError::Conflict(
+                "a live session with this external_id already exists on this service and node"
+                    .into(),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The hot path: token → live session, touched. Unknown, malformed, ended, expired and
+    /// other-tenant tokens are all the same `session_not_found`.
+    pub async fn validate(&self, caller: &Caller, presented: &str) -> CoreResult<Session> {
+        caller.require(Privilege::SessionsRegister)?;
+        let (id, hash) = token::parse(presented).ok_or(CoreError::NotFound("session"))?;
+        let (mut s, stored) = self
+            .store
+            .get_session_auth(&id)
+            .await?
+            .ok_or(CoreError::NotFound("session"))?;
+        if !token::hashes_equal(&hash, &stored)
+            || s.kind != SessionKind::Registered
+            || s.state != SessionState::Active
+            || !caller.sees_tenant(s.tenant_id)
+        {
+            return Err(CoreError::NotFound("session"));
+        }
+        let now = self.clock.now();
+        if timeouts::expired_at(&s, self.last_activity(&s), now).is_some() {
+            return Err(CoreError::NotFound("session"));
+        }
+        let deadline = timeouts::deadline_with(&s, now).map(|(t, _)| t);
+        self.touches.record(&s.id, now, 0, deadline);
+        s.last_active_at = now;
+        Ok(s)
+    }
+
+    /// A session the caller may modify as a registering service: live, in scope, and for a
+    /// `service` principal one it owns.
+    async fn own_live(&self, caller: &Caller, id: &SessionId) -> CoreResult<Session> {
+        caller.require(Privilege::SessionsRegister)?;
+        let s = self.visible(caller, id).await?;
+        if caller.role == Role::Service && s.owner != caller.principal {
+            return Err(CoreError::NotFound("session"));
+        }
+        if s.state != SessionState::Active {
+            return Err(CoreError::SessionEnded(s.state.as_str()));
+        }
+        Ok(s)
+    }
+
+    /// Reads a session the caller's tenant scope covers; anything else is not found.
+    async fn visible(&self, caller: &Caller, id: &SessionId) -> CoreResult<Session> {
+        match self.store.get_session(id).await? {
+            Some(s) if caller.sees_tenant(s.tenant_id) => Ok(s),
+            _ => Err(CoreError::NotFound("session")),
+        }
+    }
+
+    /// `PATCH`: changes fields without counting as activity; `touch` also marks activity.
+    pub async fn update(
+        &self,
+        caller: &Caller,
+        id: &SessionId,
+        patch: SessionPatch,
+        is_touch: bool,
+    ) -> CoreResult<Session> {
+        let mut s = self.own_live(caller, id).await?;
+        let now = self.clock.now();
+        let last = self.last_activity(&s);
+        if timeouts::expired_at(&s, last, now).is_some() {
+            return Err(CoreError::SessionEnded("expired"));
+        }
+        check_text("user_agent", &patch.user_agent)?;
+        check_text("locale", &patch.locale)?;
+        if let Some(a) = patch.activity {
+            s.activity = a;
+        }
+        if let Some(n) = patch.num_opens {
+            s.num_opens = n;
+        }
+        if let Some(v) = patch.share_names {
+            check_shares(&v)?;
+            s.share_names = v;
+        }
+        if let Some(v) = patch.attributes {
+            check_attributes(&v)?;
+            s.attributes = v;
+        }
+        if patch.user_agent.is_some() {
+            s.user_agent = patch.user_agent;
+        }
+        if patch.locale.is_some() {
+            s.locale = patch.locale;
+        }
+        if let Some(d) = patch.idle_timeout {
+            s.idle_timeout = d;
+        }
+        if let Some(d) = patch.absolute_timeout {
+            s.absolute_timeout = d;
+        }
+        s.last_active_at = if is_touch { now } else { last };
+        let deadline = timeouts::deadline(&s).map(|(t, _)| t);
+        match self.store.update_live(&s, deadline).await {
+            Ok(()) => {}
+            Err(StoreError::NotFound) => return Err(CoreError::NotFound("session")),
+            Err(StoreError::Conflict(_)) => return Err(CoreError::SessionEnded("ended")),
+            Err(e) => return Err(e.into()),
+        }
+        if is_touch {
+            self.touches.record(&s.id, now, 0, deadline);
+        }
+        Ok(s)
+    }
+
+    /// The owner ends its session (state `closed`).
+    pub async fn close(&self, caller: &Caller, id: &SessionId) -> CoreResult<Session> {
+        let s = self.own_live(caller, id).await?;
+        let end = EndInfo {
+            state: SessionState::Closed,
+            at: self.clock.now(),
+            by: caller.principal.clone(),
+            reason: Some("closed by owner".into()),
+        };
+        let scope = EndScope::tenant(caller.scope());
+        let batch = self
+            .store
+            .end_sessions(std::slice::from_ref(&s.id), &scope, &end, false)
+            .await?;
+        match batch.outcomes.first() {
+            Some(EndOutcome::Ended) => self.visible(caller, id).await,
+            Some(EndOutcome::AlreadyEnded(st)) => Err(CoreError::SessionEnded(st.as_str())),
+            _ => Err(CoreError::NotFound("session")),
+        }
+    }
+
+    /// One session, live or tombstone.
+    pub async fn get(&self, caller: &Caller, id: &SessionId) -> CoreResult<Session> {
+        caller.require(Privilege::SessionsRead)?;
+        let mut s = self.visible(caller, id).await?;
+        s.last_active_at = self.last_activity(&s);
+        Ok(s)
+    }
+
+    /// A keyset page of sessions matching the filters.
+    pub async fn list(&self, caller: &Caller, p: &ListParams) -> CoreResult<Page> {
+        caller.require(Privilege::SessionsRead)?;
+        let filter = self.filter_for(caller, &p.filter).await?;
+        let limit = match &p.limit {
+            None => self.cfg.default_page,
+            Some(l) => match l.parse::<usize>() {
+                Ok(n) if (1..=self.cfg.max_page).contains(&n) => n,
+                _ => {
+                    return Err(CoreError::invalid(
+                        "limit",
+                        format!("must be 1 to {}", self.cfg.max_page),
+                    ))
+                }
+            },
+        };
+        let after = match &p.after {
+            None => None,
+            Some(a) => Some(
+                SessionId::parse(a)
+                    .ok_or_else(|| CoreError::BadRequest("after: malformed cursor".into()))?,
+            ),
+        };
+        let mut page = self
+            .store
+            .list_sessions(&ListQuery {
+                filter,
+                after,
+                limit,
+            })
+            .await?;
+        for s in &mut page.items {
+            s.last_active_at = self.last_activity(s);
+        }
+        Ok(page)
+    }
+}

@@ -61,6 +61,7 @@ impl<'de> Deserialize<'de> for SessionId {
 /// Qumulo's identity domains (the seed's enum, verbatim).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Domain {
     #[default]
     Local,
@@ -117,6 +118,7 @@ impl FromStr for Domain {
 /// A user identity as Qumulo models it. `auth_id` travels as a decimal string because it
 /// exceeds 2^53 and JavaScript clients would round it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     #[serde(default)]
     pub domain: Domain,
@@ -165,6 +167,7 @@ fn de_opt_u64_str_or_num<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>,
 /// Whether a session is an API login or a user session a service registered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SessionKind {
     /// A principal's API login: its token authenticates API calls.
     Login,
@@ -191,6 +194,7 @@ impl SessionKind {
 /// `active` → `closed` | `terminated` | `expired`; the three ends are final.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SessionState {
     Active,
     Closed,
@@ -223,6 +227,7 @@ impl SessionState {
 
 /// The operation a session is running right now (MongoDB's currentOp view); `None` = idle.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Activity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,
@@ -242,6 +247,7 @@ pub struct Activity {
 
 /// The one session record. Field names are the native API's JSON contract.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
     pub id: SessionId,
     pub kind: SessionKind,
@@ -292,6 +298,7 @@ impl Session {
 
 /// A tenant: everything is scoped to one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Tenant {
     pub id: TenantId,
     pub name: String,
@@ -300,6 +307,7 @@ pub struct Tenant {
 /// Roles and what they may do (names follow vSphere's privilege style).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Role {
     Viewer,
     Service,
@@ -452,4 +460,21 @@ mod tests {
         assert!(SessionId::parse("nope").is_none());
         assert!(SessionId::parse("ZZZZZZZZZZZZZZZZZZZZZZZZZZ").is_none());
     }
+}
+
+#[cfg(feature = "openapi")]
+mod schema {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::{RefOr, Schema};
+
+    impl utoipa::PartialSchema for super::SessionId {
+        fn schema() -> RefOr<Schema> {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some("ULID, time-ordered"))
+                .examples(["01JD8X3Q2M5K7T9V1W3Y5Z7A9C"])
+                .into()
+        }
+    }
+    impl utoipa::ToSchema for super::SessionId {}
 }

@@ -205,3 +205,32 @@ mod tests {
         assert_eq!(c.now().since(a), Duration::from_secs(5));
     }
 }
+
+/// Schemas for the OpenAPI document: both travel as strings.
+#[cfg(feature = "openapi")]
+mod schema {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    use utoipa::openapi::{RefOr, Schema};
+
+    impl utoipa::PartialSchema for super::Timestamp {
+        fn schema() -> RefOr<Schema> {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+                .description(Some("RFC 3339 UTC with microseconds"))
+                .into()
+        }
+    }
+    impl utoipa::ToSchema for super::Timestamp {}
+
+    impl utoipa::PartialSchema for super::HumanDuration {
+        fn schema() -> RefOr<Schema> {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some("humantime duration such as 90s, 15m, 24h; 0 = none"))
+                .examples(["30m"])
+                .into()
+        }
+    }
+    impl utoipa::ToSchema for super::HumanDuration {}
+}

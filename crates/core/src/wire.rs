@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
@@ -22,7 +23,8 @@ impl std::fmt::Debug for LoginRequest {
     }
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginResponse {
     pub token: String,
     pub session_id: String,
@@ -31,6 +33,7 @@ pub struct LoginResponse {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WhoAmI {
     pub name: String,
     pub role: Role,
@@ -43,6 +46,7 @@ pub struct WhoAmI {
 /// `POST /sessions`: the session fields a service may set.
 #[derive(Clone, Debug, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterRequest {
     pub service: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,14 +82,16 @@ pub struct RegisterRequest {
     pub attributes: BTreeMap<String, String>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterResponse {
     pub session: Session,
     pub token: String,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValidateRequest {
     pub token: String,
 }
@@ -94,6 +100,7 @@ pub struct ValidateRequest {
 /// are left alone; `activity: null` clears the current operation.
 #[derive(Clone, Debug, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionPatch {
     #[serde(
         default,
@@ -139,6 +146,8 @@ mod double_option {
 /// Everything is a string here so that one parser in core validates both forms alike.
 #[derive(Clone, Debug, Serialize, Deserialize, Default, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct FilterParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
@@ -168,9 +177,10 @@ pub struct FilterParams {
     pub kind: Option<String>,
 }
 
-/// `GET /sessions` query: filters plus keyset paging.
+/// `GET /sessions` query: filters plus keyset paging. (No `deny_unknown_fields`: serde
+/// cannot combine it with `flatten`; the server checks parameter names against
+/// [`LIST_PARAM_NAMES`] instead.)
 #[derive(Clone, Debug, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 pub struct ListParams {
     #[serde(flatten)]
     pub filter: FilterParams,
@@ -180,7 +190,27 @@ pub struct ListParams {
     pub after: Option<String>,
 }
 
+/// Every query parameter `GET /sessions` accepts.
+pub const LIST_PARAM_NAMES: &[&str] = &[
+    "tenant",
+    "service",
+    "node_id",
+    "identity",
+    "originator",
+    "share",
+    "state",
+    "idle_gt",
+    "idle_lt",
+    "age_gt",
+    "is_guest",
+    "external_id",
+    "kind",
+    "limit",
+    "after",
+];
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionPage {
     pub items: Vec<Session>,
     pub next: Option<String>,
@@ -188,6 +218,7 @@ pub struct SessionPage {
 
 #[derive(Clone, Debug, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TerminateRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ids: Option<Vec<String>>,
@@ -210,6 +241,7 @@ pub struct TerminateRequest {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ItemResult {
     pub id: String,
     pub ok: bool,
@@ -219,6 +251,7 @@ pub struct ItemResult {
 /// Bulk terminate answers: per-item results for ids, counts for filters, a preview for dry runs.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(untagged)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TerminateResponse {
     DryRun {
         would_terminate: u64,
@@ -240,6 +273,7 @@ pub enum TerminateResponse {
 
 #[derive(Clone, Debug, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EndRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -247,12 +281,14 @@ pub struct EndRequest {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateTenant {
     pub name: String,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatePrincipal {
     pub name: String,
     pub password: String,
@@ -273,6 +309,7 @@ impl std::fmt::Debug for CreatePrincipal {
 
 #[derive(Clone, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdatePrincipal {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
@@ -292,6 +329,7 @@ impl std::fmt::Debug for UpdatePrincipal {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PrincipalView {
     pub name: String,
     pub role: Role,
@@ -301,12 +339,38 @@ pub struct PrincipalView {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     pub code: String,
     pub message: String,
+}
+
+// Hand-written so that a `{:?}` anywhere cannot print a token.
+impl std::fmt::Debug for LoginResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginResponse")
+            .field("session_id", &self.session_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for RegisterResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegisterResponse")
+            .field("session", &self.session)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for ValidateRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ValidateRequest { .. }")
+    }
 }

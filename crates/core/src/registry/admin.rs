@@ -229,28 +229,29 @@ impl Registry {
         };
         let scope = EndScope::tenant(TenantScope::One(tenant));
         let mut total = 0;
+        let mut after = None;
+        // Follow `next`: a store may answer with short pages that still carry a cursor.
         loop {
             let page = self
                 .store
                 .list_sessions(&ListQuery {
                     filter: filter.clone(),
-                    after: None,
+                    after,
                     limit: self.cfg.end_chunk,
                 })
                 .await?;
-            if page.items.is_empty() {
-                break;
-            }
             let ids: Vec<_> = page.items.into_iter().map(|s| s.id).collect();
-            let b = self.store.end_sessions(&ids, &scope, &end, false).await?;
-            let n = b
-                .outcomes
-                .iter()
-                .filter(|o| **o == crate::store::EndOutcome::Ended)
-                .count();
-            total += n as u64;
-            if n == 0 {
-                break;
+            if !ids.is_empty() {
+                let b = self.end_sessions(&ids, &scope, &end, false).await?;
+                total += b
+                    .outcomes
+                    .iter()
+                    .filter(|o| **o == crate::store::EndOutcome::Ended)
+                    .count() as u64;
+            }
+            match page.next {
+                Some(n) => after = Some(n),
+                None => break,
             }
         }
         Ok(total)

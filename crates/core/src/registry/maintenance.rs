@@ -69,7 +69,7 @@ impl Registry {
                     by: cause.ended_by().to_string(),
                     reason: None,
                 };
-                let b = self.store.end_sessions(&ids, &scope, &end, false).await?;
+                let b = self.end_sessions(&ids, &scope, &end, false).await?;
                 let n = b
                     .outcomes
                     .iter()

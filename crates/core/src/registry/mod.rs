@@ -121,6 +121,29 @@ impl Registry {
         }
     }
 
+    /// Every end of a session goes through here, so the metric counts each exactly once.
+    async fn end_sessions(
+        &self,
+        ids: &[SessionId],
+        scope: &crate::store::EndScope,
+        end: &crate::store::EndInfo,
+        atomic: bool,
+    ) -> crate::store::StoreResult<crate::store::EndBatch> {
+        let b = self.store.end_sessions(ids, scope, end, atomic).await?;
+        if b.committed {
+            let n = b
+                .outcomes
+                .iter()
+                .filter(|o| **o == crate::store::EndOutcome::Ended)
+                .count();
+            if n > 0 {
+                metrics::counter!("sessiond_sessions_ended_total", "state" => end.state.as_str())
+                    .increment(n as u64);
+            }
+        }
+        Ok(b)
+    }
+
     pub async fn tenant_name(&self, id: TenantId) -> CoreResult<String> {
         Ok(self
             .store

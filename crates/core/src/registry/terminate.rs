@@ -170,7 +170,7 @@ impl Registry {
                         .collect();
                 } else {
                     let ids: Vec<SessionId> = parsed.into_iter().flatten().collect();
-                    let b = self.store.end_sessions(&ids, scope, &end, true).await?;
+                    let b = self.end_sessions(&ids, scope, &end, true).await?;
                     for (r, o) in raw_ids.iter().zip(&b.outcomes) {
                         results.push(if b.committed || *o != EndOutcome::Ended {
                             item(r, o)
@@ -188,7 +188,7 @@ impl Registry {
                 while i < raw_ids.len() {
                     let j = (i + self.cfg.end_chunk).min(raw_ids.len());
                     let ids: Vec<SessionId> = parsed[i..j].iter().flatten().cloned().collect();
-                    let b = self.store.end_sessions(&ids, scope, &end, false).await?;
+                    let b = self.end_sessions(&ids, scope, &end, false).await?;
                     let mut outcomes = b.outcomes.into_iter();
                     for k in i..j {
                         let o = if parsed[k].is_some() {
@@ -395,7 +395,7 @@ impl Registry {
                 after = page.next.clone();
             }
             if !ids.is_empty() {
-                let b = self.store.end_sessions(&ids, &scope, &end, false).await?;
+                let b = self.end_sessions(&ids, &scope, &end, false).await?;
                 let ended = b
                     .outcomes
                     .iter()
@@ -422,9 +422,7 @@ impl Registry {
             .await;
         }
         if limit.is_some() || stopped {
-            let mut rest = filter.clone();
-            rest.max_id = filter.max_id.clone();
-            let remaining = self.store.count_sessions(&rest).await?;
+            let remaining = self.store.count_sessions(&filter).await?;
             let next = if remaining > 0 {
                 after.map(|a| a.to_string())
             } else {

@@ -10,6 +10,7 @@ use sha2::Sha256;
 /// How a bulk terminate treats failures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum BulkMode {
     /// Every id is tried; one result per id.
     #[default]

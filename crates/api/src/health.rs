@@ -1,0 +1,56 @@
+//! `/healthz` (process up), `/readyz` (store reachable) and `/metrics` (Prometheus).
+
+use crate::AppState;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use sessiond_core::filter::{SessionFilter, TenantScope};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(st): State<AppState>) -> Response {
+    match st.registry.store().ping().await {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "1")],
+                "store unavailable\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn metrics(State(st): State<AppState>) -> Response {
+    let Some(handle) = &st.metrics else {
+        return (StatusCode::NOT_FOUND, "metrics recorder not installed\n").into_response();
+    };
+    // Live sessions are counted at scrape time from the store (an index count), so the
+    // gauge is right on every replica sharing one store.
+    let all = SessionFilter {
+        tenant: Some(TenantScope::All),
+        ..SessionFilter::default()
+    };
+    match st.registry.store().count_sessions(&all).await {
+        Ok(n) => metrics::gauge!("sessiond_sessions_live").set(n as f64),
+        Err(e) => tracing::warn!(error = %e, "live session count failed"),
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        handle.render(),
+    )
+        .into_response()
+}

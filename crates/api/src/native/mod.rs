@@ -1,0 +1,53 @@
+//! The native JSON API under `/api/v1` (DESIGN.md §4).
+
+mod admin;
+mod auth;
+pub mod error;
+mod login;
+pub mod openapi;
+mod sessions;
+
+pub use auth::Authed;
+pub use error::ApiError;
+
+use crate::AppState;
+use axum::routing::{get, post};
+use axum::Router;
+
+async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
+    use utoipa::OpenApi;
+    axum::Json(openapi::ApiDoc::openapi())
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(login::login))
+        .route("/auth/logout", post(login::logout))
+        .route("/auth/whoami", get(login::whoami))
+        .route("/sessions", post(sessions::register).get(sessions::list))
+        .route("/sessions/validate", post(sessions::validate))
+        .route("/sessions/terminate", post(sessions::terminate_bulk))
+        .route(
+            "/sessions/{id}",
+            get(sessions::get)
+                .patch(sessions::patch)
+                .delete(sessions::terminate_one),
+        )
+        .route("/sessions/{id}/touch", post(sessions::touch))
+        .route("/sessions/{id}/close", post(sessions::close))
+        .route(
+            "/tenants",
+            get(admin::list_tenants).post(admin::create_tenant),
+        )
+        .route(
+            "/principals",
+            get(admin::list_principals).post(admin::create_principal),
+        )
+        .route(
+            "/principals/{name}",
+            get(admin::get_principal).patch(admin::update_principal),
+        )
+        .route("/openapi.json", get(openapi_json))
+        .fallback(error::not_found_fallback)
+        .method_not_allowed_fallback(error::method_not_allowed_fallback)
+}

@@ -1,0 +1,163 @@
+//! Session endpoints: register, validate, touch, patch, close, get, list, terminate.
+
+use super::error::{ApiError, ApiResult};
+use super::Authed;
+use crate::extract::{query_pairs, BodyError, Json as Body, OptionalJson};
+use crate::AppState;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::Json;
+use sessiond_core::store::EndScope;
+#[allow(unused_imports)]
+use sessiond_core::wire::ErrorBody;
+use sessiond_core::wire::{
+    EndRequest, FilterParams, ListParams, RegisterRequest, RegisterResponse, SessionPage,
+    SessionPatch, TerminateRequest, TerminateResponse, ValidateRequest, LIST_PARAM_NAMES,
+};
+use sessiond_core::{CoreError, Session, SessionId};
+
+type In<T> = Body<T, ApiError>;
+
+/// A session id from the path; anything malformed is simply not found.
+fn session_id(p: Result<Path<String>, PathRejection>) -> ApiResult<SessionId> {
+    p.ok()
+        .and_then(|Path(s)| SessionId::parse(&s))
+        .ok_or(ApiError::Core(CoreError::NotFound("session")))
+}
+
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", request_body = RegisterRequest, responses((status = 201, body = RegisterResponse), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 403, description = "missing privilege", body = ErrorBody), (status = 409, description = "duplicate live external_id", body = ErrorBody), (status = 422, description = "invalid values", body = ErrorBody)), security(("bearer" = [])))]
+pub async fn register(
+    State(st): State<AppState>,
+    Authed(caller): Authed,
+    Body(req, _): In<RegisterRequest>,
+) -> ApiResult<(StatusCode, Json<RegisterResponse>)> {
+    let (session, token) = st.registry.register(&caller, req).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(RegisterResponse {
+            session,
+            token: token.expose().to_string(),
+        }),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/sessions/validate", tag = "sessions", request_body = ValidateRequest, responses((status = 200, body = Session), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 403, description = "missing privilege", body = ErrorBody), (status = 404, description = "unknown, ended or expired", body = ErrorBody)), security(("bearer" = [])))]
+pub async fn validate(
+    State(st): State<AppState>,
+    Authed(caller): Authed,
+    Body(req, _): In<ValidateRequest>,
+) -> ApiResult<Json<Session>> {
+    Ok(Json(st.registry.validate(&caller, &req.token).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "sessions", params(("id" = String, Path, description = "session id")), responses((status = 200, body = Session), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 403, description = "missing privilege", body = ErrorBody), (status = 404, description = "unknown or in another tenant", body = ErrorBody)), security(("bearer" = [])))]
+pub async fn get(
+    State(st): State<AppState>,
+    Authed(caller): Authed,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<Session>> {
+    let id = session_id(id)?;
+    Ok(Json(st.registry.get(&caller, &id).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/sessions/{id}", tag = "sessions", params(("id" = String, Path, description = "session id")), request_body = SessionPatch, responses((status = 200, body = Session), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 403, description = "missing privilege", body = ErrorBody), (status = 404, description = "unknown or in another tenant", body = ErrorBody), (status = 409, description = "session has ended", body = ErrorBody)), security(("bearer" = [])))]
+pub async fn patch(
+    State(st): State<AppState>,
+    Authed(caller): Authed,
+    id: Result<Path<String>, PathRejection>,
+    Body(req, _): In<SessionPatch>,
+) -> ApiResult<Json<Session>> {
+    let id = session_id(id)?;
+    Ok(Json(st.registry.update(&caller, &id, req, false).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/touch", tag = "sessions", params(("id" = String, Path, description = "session id")), request_body(content = Option<SessionPatch>, description = "optional changes"), responses((status = 200, body = Session), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 403, description = "missing privilege", body = ErrorBody), (status = 404, description = "unknown or in another tenant", body = ErrorBody), (status = 409, description = "session has ended", body = ErrorBody)), security(("bearer" = [])))]
+pub async fn touch(
+    State(st): State<AppState>,
+    Authed(caller): Authed,
+    id: Result<Path<String>, PathRejection>,
+    OptionalJson(req, _): OptionalJson<SessionPatch, ApiError>,
+) -> ApiResult<Json<Session>> {
+    let id = session_id(id)?;
+    Ok(Json(st.registry.update(&caller, &id, req, true).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/close", tag = "sessions", params(("id" = String, Path, description = "session id")), responses((status = 200, body = Session), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 403, description = "missing privilege", body = ErrorBody), (status = 404, description = "unknown or in another tenant", body = ErrorBody), (status = 409, description = "session has ended", body = ErrorBody)), security(("bearer" = [])))]
+pub async fn close(
+    State(st): State<AppState>,
+    Authed(caller): Authed,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<Session>> {
+    let id = session_id(id)?;
+    Ok(Json(st.registry.close(&caller, &id).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/sessions/{id}", tag = "sessions", params(("id" = String, Path, description = "session id")), request_body(content = Option<EndRequest>), responses((status = 200, body = Session), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 403, description = "missing privilege", body = ErrorBody), (status = 404, description = "unknown or in another tenant", body = ErrorBody), (status = 409, description = "session has ended", body = ErrorBody)), security(("bearer" = [])))]
+pub async fn terminate_one(
+    State(st): State<AppState>,
+    Authed(caller): Authed,
+    id: Result<Path<String>, PathRejection>,
+    OptionalJson(req, _): OptionalJson<EndRequest, ApiError>,
+) -> ApiResult<Json<Session>> {
+    let id = session_id(id)?;
+    let scope = EndScope::tenant(caller.scope());
+    Ok(Json(
+        st.registry
+            .terminate_one(&caller, &id, req.reason, scope)
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/sessions/terminate", tag = "sessions", request_body = TerminateRequest, responses((status = 200, body = TerminateResponse), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 403, description = "missing privilege", body = ErrorBody), (status = 409, description = "confirm does not match", body = ErrorBody), (status = 422, description = "invalid values", body = ErrorBody)), security(("bearer" = [])))]
+pub async fn terminate_bulk(
+    State(st): State<AppState>,
+    Authed(caller): Authed,
+    Body(req, _): In<TerminateRequest>,
+) -> ApiResult<Json<TerminateResponse>> {
+    Ok(Json(st.registry.terminate_bulk(&caller, req).await?))
+}
+
+/// Parses the list query by hand so that unknown or repeated parameters are a clear 400
+/// rather than silently ignored.
+fn list_params(raw: Option<&str>) -> Result<ListParams, ApiError> {
+    let mut map = serde_json::Map::new();
+    for (k, v) in query_pairs(raw) {
+        if !LIST_PARAM_NAMES.contains(&k.as_str()) {
+            return Err(CoreError::BadRequest(format!("unknown query parameter {k:?}")).into());
+        }
+        if map
+            .insert(k.clone(), serde_json::Value::String(v))
+            .is_some()
+        {
+            return Err(CoreError::BadRequest(format!("query parameter {k:?} given twice")).into());
+        }
+    }
+    let limit = map
+        .remove("limit")
+        .and_then(|v| v.as_str().map(str::to_string));
+    let after = map
+        .remove("after")
+        .and_then(|v| v.as_str().map(str::to_string));
+    let filter: FilterParams = serde_json::from_value(serde_json::Value::Object(map))
+        .map_err(|e| ApiError::Body(BodyError::Data(e.to_string())))?;
+    Ok(ListParams {
+        filter,
+        limit,
+        after,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions", params(FilterParams, ("limit" = Option<u32>, Query, description = "page size, default 100, max 1000"), ("after" = Option<String>, Query, description = "cursor: the previous page's next")), responses((status = 200, body = SessionPage), (status = 400, description = "malformed input", body = ErrorBody), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 403, description = "missing privilege", body = ErrorBody), (status = 422, description = "invalid values", body = ErrorBody)), security(("bearer" = [])))]
+pub async fn list(
+    State(st): State<AppState>,
+    Authed(caller): Authed,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<SessionPage>> {
+    let params = list_params(raw.as_deref())?;
+    let page = st.registry.list(&caller, &params).await?;
+    Ok(Json(SessionPage {
+        items: page.items,
+        next: page.next.map(|i| i.to_string()),
+    }))
+}

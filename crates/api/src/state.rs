@@ -1,0 +1,36 @@
+//! Shared application state handed to every handler.
+
+use ipnet::IpNet;
+use metrics_exporter_prometheus::PrometheusHandle;
+use sessiond_core::Registry;
+use std::sync::Arc;
+
+/// Default request body limit (DESIGN.md §4: 8 MiB; axum's own default is 2 MB).
+pub const DEFAULT_BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+/// Default bound on concurrently served requests.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 4096;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub registry: Arc<Registry>,
+    /// Renders `/metrics`; `None` when no recorder is installed (tests).
+    pub metrics: Option<PrometheusHandle>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<Vec<IpNet>>,
+    pub body_limit: usize,
+    /// Requests served at once; more are shed with 503.
+    pub max_in_flight: usize,
+}
+
+impl AppState {
+    pub fn new(registry: Arc<Registry>) -> Self {
+        AppState {
+            registry,
+            metrics: None,
+            trusted_proxies: Arc::new(Vec::new()),
+            body_limit: DEFAULT_BODY_LIMIT,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+        }
+    }
+}

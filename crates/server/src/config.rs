@@ -1,0 +1,141 @@
+//! `sessiond serve` configuration: one struct read from `sessiond.toml`, then `SESSIOND_*`
+//! environment variables, then flags (each overriding the one before).
+
+use clap::Args;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Args, Deserialize, Debug, Clone, Default)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct ServeConfig {
+    /// Address to listen on (port 0 picks a free port)
+    #[arg(long, env = "SESSIOND_LISTEN")]
+    #[serde(default)]
+    pub listen: Option<String>,
+    /// Directory for the database, certificate and keys
+    #[arg(long, env = "SESSIOND_DATA_DIR")]
+    #[serde(default)]
+    pub data_dir: Option<PathBuf>,
+    /// Store: `sqlite` (default), `sqlite:PATH`
+    #[arg(long, env = "SESSIOND_STORE")]
+    #[serde(default)]
+    pub store: Option<String>,
+    /// Serve plain HTTP instead of HTTPS (tests, or behind a TLS-terminating proxy)
+    #[arg(long, env = "SESSIOND_PLAIN_HTTP")]
+    #[serde(default)]
+    pub plain_http: bool,
+    /// PEM certificate chain (with --tls-key); default: a self-signed one in the data dir
+    #[arg(long, env = "SESSIOND_TLS_CERT", requires = "tls_key")]
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert
+    #[arg(long, env = "SESSIOND_TLS_KEY", requires = "tls_cert")]
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    /// Default idle timeout of registered sessions (e.g. 30m; 0 = none)
+    #[arg(long, env = "SESSIOND_IDLE_TIMEOUT")]
+    #[serde(default)]
+    pub idle_timeout: Option<String>,
+    /// Default absolute timeout of registered sessions (e.g. 24h; 0 = none)
+    #[arg(long, env = "SESSIOND_ABSOLUTE_TIMEOUT")]
+    #[serde(default)]
+    pub absolute_timeout: Option<String>,
+    /// How long ended sessions are kept as tombstones (e.g. 7d)
+    #[arg(long, env = "SESSIOND_RETENTION")]
+    #[serde(default)]
+    pub retention: Option<String>,
+    /// Largest accepted request body in bytes
+    #[arg(long, env = "SESSIOND_BODY_LIMIT")]
+    #[serde(default)]
+    pub body_limit: Option<usize>,
+    /// Requests served concurrently before new ones get 503 + Retry-After
+    #[arg(long, env = "SESSIOND_MAX_IN_FLIGHT")]
+    #[serde(default)]
+    pub max_in_flight: Option<usize>,
+    /// Proxies (IPs or CIDRs) whose X-Forwarded-For is trusted, comma-separated
+    #[arg(long, env = "SESSIOND_TRUSTED_PROXIES", value_delimiter = ',')]
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Seconds between sweeper passes (expiry and tombstone purge)
+    #[arg(long, env = "SESSIOND_SWEEP_INTERVAL")]
+    #[serde(default)]
+    pub sweep_interval: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid {field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+}
+
+impl ServeConfig {
+    /// Fills whatever flags and environment left unset from the config file.
+    pub fn merge_file(mut self, path: Option<&Path>) -> Result<ServeConfig, ConfigError> {
+        let (path, required) = match path {
+            Some(p) => (p.to_path_buf(), true),
+            None => (PathBuf::from("sessiond.toml"), false),
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => return Ok(self),
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        };
+        let file: ServeConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        self.listen = self.listen.or(file.listen);
+        self.data_dir = self.data_dir.or(file.data_dir);
+        self.store = self.store.or(file.store);
+        self.plain_http |= file.plain_http;
+        self.tls_cert = self.tls_cert.or(file.tls_cert);
+        self.tls_key = self.tls_key.or(file.tls_key);
+        self.idle_timeout = self.idle_timeout.or(file.idle_timeout);
+        self.absolute_timeout = self.absolute_timeout.or(file.absolute_timeout);
+        self.retention = self.retention.or(file.retention);
+        self.body_limit = self.body_limit.or(file.body_limit);
+        self.max_in_flight = self.max_in_flight.or(file.max_in_flight);
+        if self.trusted_proxies.is_empty() {
+            self.trusted_proxies = file.trusted_proxies;
+        }
+        self.sweep_interval = self.sweep_interval.or(file.sweep_interval);
+        Ok(self)
+    }
+
+    pub fn listen(&self) -> &str {
+        self.listen.as_deref().unwrap_or("127.0.0.1:8000")
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("sessiond-data"))
+    }
+
+    pub fn duration(
+        field: &'static str,
+        v: &Option<String>,
+        default: Duration,
+    ) -> Result<Duration, ConfigError> {
+        match v {
+            None => Ok(default),
+            Some(s) => sessiond_core::HumanDuration::parse(s)
+                .map(|d| d.0)
+                .map_err(|e| ConfigError::Invalid {
+                    field,
+                    message: format!("{s:?}: {e}"),
+                }),
+        }
+    }
+}

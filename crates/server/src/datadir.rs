@@ -1,0 +1,121 @@
+//! The data directory: its exclusive lock and the small secrets kept in it.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DataDirError {
+    #[error("cannot create data dir {path}: {source}")]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("data dir {path} is in use by another sessiond process (lock {lock} is held); stop it first or choose another --data-dir")]
+    Locked { path: PathBuf, lock: PathBuf },
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read or write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Holds the data dir's lock for as long as it lives (the OS drops it if we crash).
+#[derive(Debug)]
+pub struct DataDir {
+    path: PathBuf,
+    _lock: File,
+}
+
+impl DataDir {
+    /// Creates the directory if needed and takes its lock, failing clearly when another
+    /// process holds it.
+    pub fn open(path: &Path) -> Result<DataDir, DataDirError> {
+        std::fs::create_dir_all(path).map_err(|source| DataDirError::Create {
+            path: path.into(),
+            source,
+        })?;
+        let lock_path = path.join("sessiond.lock");
+        let f = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|source| DataDirError::Lock {
+                path: lock_path.clone(),
+                source,
+            })?;
+        match f.try_lock() {
+            Ok(()) => Ok(DataDir {
+                path: path.to_path_buf(),
+                _lock: f,
+            }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(DataDirError::Locked {
+                path: path.into(),
+                lock: lock_path,
+            }),
+            Err(std::fs::TryLockError::Error(source)) => Err(DataDirError::Lock {
+                path: lock_path,
+                source,
+            }),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.path.join("sessiond.db")
+    }
+
+    /// The 32-byte key that MACs dry-run confirm tokens, created once (mode 0600) so that a
+    /// confirm survives a restart.
+    pub fn confirm_key(&self) -> Result<[u8; 32], DataDirError> {
+        let p = self.path.join("confirm.key");
+        match std::fs::read(&p) {
+            Ok(b) if b.len() == 32 => {
+                let mut k = [0u8; 32];
+                k.copy_from_slice(&b);
+                return Ok(k);
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(DataDirError::Io { path: p, source }),
+        }
+        let mut k = [0u8; 32];
+        getrandom::getrandom(&mut k).map_err(|e| DataDirError::Io {
+            path: p.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        crate::tls::write_private(&p, &k).map_err(|e| DataDirError::Io {
+            path: p.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        Ok(k)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_open_of_a_locked_dir_fails_clearly() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = DataDir::open(dir.path()).expect("first lock");
+        let err = DataDir::open(dir.path()).expect_err("second must fail");
+        assert!(
+            err.to_string().contains("in use by another sessiond"),
+            "{err}"
+        );
+        let k1 = first.confirm_key().expect("key");
+        assert_eq!(first.confirm_key().expect("key again"), k1);
+        drop(first);
+        assert!(DataDir::open(dir.path()).is_ok());
+    }
+}

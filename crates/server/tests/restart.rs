@@ -1,0 +1,294 @@
+//! The built binary: state survives a restart on the same data dir exactly as acknowledged,
+//! a second process on a locked data dir stops with a clear message, and HTTPS works with
+//! the generated self-signed certificate.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+const PW: &str = "restart-test-password";
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `sessiond serve` on port 0 and waits for its readiness line.
+fn start(data: &Path, extra: &[&str]) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sessiond"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .args(extra)
+        .env("SESSIOND_ADMIN_PASSWORD", PW)
+        .env("SESSIOND_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn sessiond");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read readiness line");
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    Server { child, base }
+}
+
+/// Stops the server with SIGTERM (graceful: drains and flushes) and waits for it.
+fn stop(mut s: Server) {
+    let pid = s.child.id().to_string();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = s.child.wait().expect("wait");
+    assert!(exit.success(), "graceful exit, got {exit:?}");
+}
+
+async fn call(
+    http: &reqwest::Client,
+    base: &str,
+    m: reqwest::Method,
+    path: &str,
+    tok: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut rb = http.request(m, format!("{base}/api/v1{path}"));
+    if let Some(t) = tok {
+        rb = rb.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let r = rb.send().await.expect("send");
+    let s = r.status();
+    let t = r.text().await.expect("text");
+    (s, serde_json::from_str(&t).unwrap_or(Value::Null))
+}
+
+async fn login(http: &reqwest::Client, base: &str) -> String {
+    let (s, v) = call(
+        http,
+        base,
+        reqwest::Method::POST,
+        "/auth/login",
+        None,
+        Some(json!({"username":"admin","password":PW})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["token"].as_str().expect("token").to_string()
+}
+
+#[tokio::test]
+async fn state_survives_restart_exactly_as_acknowledged() {
+    use reqwest::Method;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let http = reqwest::Client::new();
+    let server = start(dir.path(), &["--plain-http"]);
+    assert!(
+        server.base.starts_with("http://127.0.0.1:"),
+        "{}",
+        server.base
+    );
+    let tok = login(&http, &server.base).await;
+
+    let mut ids = Vec::new();
+    let mut tokens = Vec::new();
+    for i in 0..10 {
+        let body = json!({"service":"smb","user":{"name":format!("u{i}")},"originator":"10.0.0.1"});
+        let (s, v) = call(
+            &http,
+            &server.base,
+            Method::POST,
+            "/sessions",
+            Some(&tok),
+            Some(body),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        ids.push(v["session"]["id"].as_str().expect("id").to_string());
+        tokens.push(v["token"].as_str().expect("token").to_string());
+    }
+    let (s, v) = call(
+        &http,
+        &server.base,
+        Method::POST,
+        "/sessions/terminate",
+        Some(&tok),
+        Some(json!({"ids": ids[..4], "reason": "before restart"})),
+    )
+    .await;
+    assert_eq!(
+        (s, v["terminated"].as_u64()),
+        (StatusCode::OK, Some(4)),
+        "{v}"
+    );
+    let (_, before) = call(
+        &http,
+        &server.base,
+        Method::GET,
+        "/sessions?service=smb&state=all&limit=100",
+        Some(&tok),
+        None,
+    )
+    .await;
+
+    // A second server on the same data dir refuses to start, clearly.
+    let out = Command::new(env!("CARGO_BIN_EXE_sessiond"))
+        .args([
+            "serve",
+            "--plain-http",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .expect("run second");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("in use by another sessiond"), "{err}");
+
+    stop(server);
+    let server = start(dir.path(), &["--plain-http"]);
+    let tok2 = login(&http, &server.base).await;
+    let (_, after) = call(
+        &http,
+        &server.base,
+        Method::GET,
+        "/sessions?service=smb&state=all&limit=100",
+        Some(&tok2),
+        None,
+    )
+    .await;
+    let strip = |v: &Value| -> Vec<(String, String, Option<String>)> {
+        v["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|s| {
+                (
+                    s["id"].as_str().unwrap_or("").to_string(),
+                    s["state"].as_str().unwrap_or("").to_string(),
+                    s["end_reason"].as_str().map(str::to_string),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(strip(&after), strip(&before));
+    assert_eq!(
+        strip(&after).iter().filter(|s| s.1 == "terminated").count(),
+        4
+    );
+    // Tokens of live sessions still validate; those of terminated ones do not.
+    let (s, _) = call(
+        &http,
+        &server.base,
+        Method::POST,
+        "/sessions/validate",
+        Some(&tok2),
+        Some(json!({"token": tokens[9]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = call(
+        &http,
+        &server.base,
+        Method::POST,
+        "/sessions/validate",
+        Some(&tok2),
+        Some(json!({"token": tokens[0]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // The login from before the restart is still a valid API credential.
+    let (s, _) = call(
+        &http,
+        &server.base,
+        Method::GET,
+        "/auth/whoami",
+        Some(&tok),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    stop(server);
+}
+
+#[tokio::test]
+async fn https_by_default_with_a_generated_certificate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), &[]);
+    assert!(
+        server.base.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.base
+    );
+    assert!(dir.path().join("tls/cert.pem").exists());
+    let pem = std::fs::read(dir.path().join("tls/cert.pem")).expect("cert");
+    let cert = reqwest::Certificate::from_pem(&pem).expect("pem");
+    // Verified against the generated certificate (SAN 127.0.0.1), not merely "insecure".
+    let http = reqwest::Client::builder()
+        .add_root_certificate(cert)
+        .build()
+        .expect("client");
+    let r = http
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .expect("https request");
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = http
+        .get(format!("{}/api/v1/openapi.json", server.base))
+        .send()
+        .await
+        .expect("openapi");
+    assert_eq!(r.status(), StatusCode::OK);
+    let doc: Value = r.json().await.expect("json");
+    assert!(doc["paths"]["/api/v1/sessions/terminate"].is_object());
+    let r = http
+        .get(format!("{}/api/docs", server.base))
+        .send()
+        .await
+        .expect("docs");
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = http
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .expect("metrics");
+    let text = r.text().await.expect("text");
+    assert!(text.contains("sessiond_http_requests_total"), "{text}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("tls/key.pem"))
+            .expect("key")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "the private key is owner-only");
+    }
+    stop(server);
+    // The certificate is generated once and reused.
+    let server = start(dir.path(), &[]);
+    assert_eq!(
+        std::fs::read(dir.path().join("tls/cert.pem")).expect("cert"),
+        pem
+    );
+    stop(server);
+}

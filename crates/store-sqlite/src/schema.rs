@@ -1,0 +1,220 @@
+//! The schema as an ordered list of migrations, and the connection settings of writer and
+//! readers.
+//!
+//! Index design: every list filter is served by an index whose columns end in
+//! `(tenant_id, live, id)` after the filtered column, so a filter with a tenant and a state
+//! is one ordered range scan `id > after` in that index (keyset paging without a sort).
+//! `live` is a generated column (`state = 'active'`), so "ended" is an equality too.
+
+use crate::error::SqliteError;
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use std::path::Path;
+use std::time::Duration;
+
+/// Migrations, applied in order, each in its own transaction; `PRAGMA user_version` is the
+/// number applied so far. Never edit a released entry: append a new one.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: tenants, principals, sessions with their indexes, share side table, audit.
+    r#"
+CREATE TABLE tenants (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+INSERT INTO tenants (id, name) VALUES (1, 'default');
+
+CREATE TABLE principals (
+    name          TEXT PRIMARY KEY,
+    tenant_id     INTEGER NOT NULL,
+    role          TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    disabled      INTEGER NOT NULL,
+    created_at    INTEGER NOT NULL
+);
+CREATE INDEX principals_by_tenant ON principals (tenant_id, name);
+
+CREATE TABLE sessions (
+    id               TEXT NOT NULL,
+    kind             TEXT NOT NULL CHECK (kind IN ('login', 'registered')),
+    owner            TEXT NOT NULL,
+    external_id      TEXT,
+    tenant_id        INTEGER NOT NULL,
+    service          TEXT NOT NULL,
+    node_id          TEXT,
+    server_address   TEXT,
+    originator       TEXT,
+    -- A tag byte (4 or 6) and the address bytes, so that a CIDR is one BLOB range and an
+    -- IPv4 address never equals an IPv4-mapped IPv6 one (they are different originators).
+    originator_ip    BLOB,
+    -- ASCII-lower-cased originator when it is not an IP address (host-name filters).
+    originator_host  TEXT,
+    user_domain      TEXT NOT NULL,
+    user_name        TEXT,
+    -- identity::fold(user_name): full Unicode case folding, which NOCASE lacks.
+    user_name_folded TEXT,
+    user_sid         TEXT,
+    user_sid_upper   TEXT,
+    user_uid         INTEGER,
+    user_gid         INTEGER,
+    -- u64 stored as the i64 with the same bits: equality stays exact.
+    user_auth_id     INTEGER,
+    user_full_name   TEXT,
+    user_agent       TEXT,
+    locale           TEXT,
+    is_guest         INTEGER NOT NULL,
+    is_encrypted     INTEGER NOT NULL,
+    share_names      TEXT NOT NULL,
+    num_opens        INTEGER NOT NULL,
+    call_count       INTEGER NOT NULL,
+    activity         TEXT,
+    opened_at        INTEGER NOT NULL,
+    last_active_at   INTEGER NOT NULL,
+    idle_timeout     TEXT NOT NULL,
+    absolute_timeout TEXT NOT NULL,
+    state            TEXT NOT NULL
+                     CHECK (state IN ('active', 'closed', 'terminated', 'expired')),
+    ended_at         INTEGER,
+    ended_by         TEXT,
+    end_reason       TEXT,
+    attributes       TEXT NOT NULL,
+    token_hash       BLOB NOT NULL,
+    -- The sweeper's deadline in nanoseconds; NULL = none.
+    expires_at       INTEGER,
+    live             INTEGER GENERATED ALWAYS AS (state = 'active') VIRTUAL
+);
+
+-- Tombstones are immutable: a row that has ended can be deleted (purge) but never changed,
+-- so no code path, present or future, can make it live again.
+CREATE TRIGGER sessions_tombstones_are_final
+BEFORE UPDATE ON sessions FOR EACH ROW WHEN OLD.state <> 'active'
+BEGIN
+    SELECT RAISE(ABORT, 'an ended session cannot change');
+END;
+
+CREATE UNIQUE INDEX sessions_pk ON sessions (id);
+CREATE INDEX sessions_by_tenant ON sessions (tenant_id, live, id);
+CREATE INDEX sessions_by_name ON sessions (user_name_folded, tenant_id, live, id)
+    WHERE user_name_folded IS NOT NULL;
+CREATE INDEX sessions_by_sid ON sessions (user_sid_upper, tenant_id, live, id)
+    WHERE user_sid_upper IS NOT NULL;
+CREATE INDEX sessions_by_uid ON sessions (user_uid, tenant_id, live, id)
+    WHERE user_uid IS NOT NULL;
+CREATE INDEX sessions_by_gid ON sessions (user_gid, tenant_id, live, id)
+    WHERE user_gid IS NOT NULL;
+CREATE INDEX sessions_by_auth_id ON sessions (user_auth_id, tenant_id, live, id)
+    WHERE user_auth_id IS NOT NULL;
+CREATE INDEX sessions_by_ip ON sessions (originator_ip, tenant_id, live, id)
+    WHERE originator_ip IS NOT NULL;
+CREATE INDEX sessions_by_host ON sessions (originator_host, tenant_id, live, id)
+    WHERE originator_host IS NOT NULL;
+CREATE INDEX sessions_by_external_id ON sessions (external_id, tenant_id, live, id)
+    WHERE external_id IS NOT NULL;
+CREATE INDEX sessions_by_owner ON sessions (owner, kind, tenant_id, live, id);
+CREATE INDEX sessions_by_service ON sessions (service, tenant_id, live, id);
+CREATE INDEX sessions_by_node ON sessions (node_id, tenant_id, live, id)
+    WHERE node_id IS NOT NULL;
+CREATE INDEX sessions_by_last_active ON sessions (last_active_at) WHERE live = 1;
+CREATE INDEX sessions_by_opened ON sessions (opened_at) WHERE live = 1;
+CREATE INDEX sessions_by_deadline ON sessions (expires_at)
+    WHERE live = 1 AND expires_at IS NOT NULL;
+CREATE INDEX sessions_by_ended ON sessions (ended_at) WHERE live = 0;
+-- One live session per (tenant, service, node, external_id). A missing node is a value of
+-- its own (x'00' can never equal a TEXT node id), not a NULL that UNIQUE would ignore.
+CREATE UNIQUE INDEX sessions_live_external_id
+    ON sessions (tenant_id, service, ifnull(node_id, x'00'), external_id)
+    WHERE live = 1 AND external_id IS NOT NULL;
+
+-- One row per (share, session): the `share` filter is an index range, not a JSON scan.
+CREATE TABLE session_shares (
+    share      TEXT NOT NULL,
+    tenant_id  INTEGER NOT NULL,
+    session_id TEXT NOT NULL,
+    PRIMARY KEY (share, tenant_id, session_id)
+) WITHOUT ROWID;
+CREATE INDEX session_shares_by_session ON session_shares (session_id);
+
+CREATE TABLE audit (
+    seq       INTEGER PRIMARY KEY,
+    at        INTEGER NOT NULL,
+    actor     TEXT NOT NULL,
+    tenant_id INTEGER NOT NULL,
+    action    TEXT NOT NULL,
+    target    TEXT NOT NULL,
+    origin    TEXT,
+    detail    TEXT
+);
+CREATE INDEX audit_by_time ON audit (at, seq);
+CREATE INDEX audit_by_tenant ON audit (tenant_id, at, seq);
+"#,
+];
+
+/// How long a connection waits on a lock before reporting `Unavailable`. Only checkpoints
+/// and WAL recovery take locks readers wait on; the single writer never contends.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Opens the write connection: WAL, `synchronous=FULL` (an acknowledged termination
+/// survives power loss), then applies pending migrations.
+pub(crate) fn open_writer(path: &Path) -> Result<Connection, SqliteError> {
+    let mut conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(SqliteError::NotWal(mode));
+    }
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    // 32 MiB of page cache for the writer: index pages of recent ids stay hot.
+    conn.pragma_update(None, "cache_size", -32_768)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// Opens a read connection. `query_only` makes a stray write through it an error.
+pub(crate) fn open_reader(path: &Path) -> Result<Connection, rusqlite::Error> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "query_only", "ON")?;
+    conn.pragma_update(None, "cache_size", -8_192)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// The schema version of an open database.
+pub(crate) fn user_version(conn: &Connection) -> Result<i64, rusqlite::Error> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+/// Applies every migration not yet applied, each in one transaction together with its
+/// `user_version` bump, so a crash leaves the database at a whole version.
+fn migrate(conn: &mut Connection) -> Result<(), SqliteError> {
+    let found = user_version(conn)?;
+    if found > MIGRATIONS.len() as i64 {
+        return Err(SqliteError::NewerSchema {
+            found,
+            known: MIGRATIONS.len(),
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+        let version = i + 1;
+        let step = |conn: &mut Connection| -> Result<(), rusqlite::Error> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+            // Re-check inside the lock: another process may have migrated meanwhile.
+            if user_version(&tx)? >= version as i64 {
+                return Ok(());
+            }
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", version as i64)?;
+            tx.commit()
+        };
+        step(conn).map_err(|source| SqliteError::Migration { version, source })?;
+    }
+    Ok(())
+}

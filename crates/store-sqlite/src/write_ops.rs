@@ -1,0 +1,375 @@
+//! The write operations: what each mutating `Store` call does inside the writer's
+//! transaction. Every state change is guarded by `state = 'active'`, so a tombstone is never
+//! touched (and a trigger in the schema refuses it anyway).
+
+use crate::error::map_err;
+use crate::rows::{self, counter, INSERT_SESSION, UPDATE_LIVE};
+use rusqlite::{params, Connection, OptionalExtension};
+use sessiond_core::filter::TenantScope;
+use sessiond_core::store::{EndBatch, EndInfo, EndOutcome, EndScope, TokenHash, Touch};
+use sessiond_core::{
+    AuditRecord, Principal, Session, SessionId, SessionKind, SessionState, StoreError, StoreResult,
+    Tenant, Timestamp,
+};
+
+/// One queued write.
+#[derive(Debug)]
+pub(crate) enum WriteOp {
+    Insert(Vec<(Session, TokenHash, Option<Timestamp>)>),
+    UpdateLive(Box<Session>, Option<Timestamp>),
+    Touches(Vec<Touch>),
+    End {
+        ids: Vec<SessionId>,
+        scope: EndScope,
+        end: EndInfo,
+        atomic: bool,
+    },
+    SetDeadline(SessionId, Option<Timestamp>),
+    Purge(Timestamp, usize),
+    CreateTenant(String),
+    CreatePrincipal(Principal),
+    UpdatePrincipal(Principal),
+    AppendAudit(Vec<AuditRecord>),
+}
+
+impl WriteOp {
+    /// Only coalesced touches may skip the fsync (DESIGN.md §1: a crash may lose a second of
+    /// last-activity times, never a registration or an end).
+    pub(crate) fn needs_fsync(&self) -> bool {
+        !matches!(self, WriteOp::Touches(_))
+    }
+}
+
+/// What a write returns.
+#[derive(Debug)]
+pub(crate) enum WriteReply {
+    Done,
+    Ended(EndBatch),
+    Purged(u64),
+    Tenant(Tenant),
+}
+
+/// The result of applying one op: its reply, and whether its changes must be rolled back
+/// although it did not fail (an atomic end that was not all-live).
+pub(crate) struct Applied {
+    pub reply: WriteReply,
+    pub rollback: bool,
+}
+
+fn done() -> StoreResult<Applied> {
+    Ok(Applied {
+        reply: WriteReply::Done,
+        rollback: false,
+    })
+}
+
+pub(crate) fn apply(conn: &Connection, op: &WriteOp) -> StoreResult<Applied> {
+    match op {
+        WriteOp::Insert(items) => {
+            for (s, hash, expires_at) in items {
+                insert_session(conn, s, hash, *expires_at)?;
+            }
+            done()
+        }
+        WriteOp::UpdateLive(s, expires_at) => {
+            update_live(conn, s, *expires_at)?;
+            done()
+        }
+        WriteOp::Touches(touches) => {
+            apply_touches(conn, touches)?;
+            done()
+        }
+        WriteOp::End {
+            ids,
+            scope,
+            end,
+            atomic,
+        } => {
+            let outcomes = end_sessions(conn, ids, scope, end)?;
+            let all_ended = outcomes.iter().all(|o| *o == EndOutcome::Ended);
+            let rollback = *atomic && !all_ended;
+            Ok(Applied {
+                reply: WriteReply::Ended(EndBatch {
+                    committed: !rollback,
+                    outcomes,
+                }),
+                rollback,
+            })
+        }
+        WriteOp::SetDeadline(id, at) => {
+            conn.prepare_cached(
+                "UPDATE sessions SET expires_at = ?2 WHERE id = ?1 AND state = 'active'",
+            )
+            .and_then(|mut s| s.execute(params![id.as_str(), at.map(Timestamp::nanos)]))
+            .map_err(map_err)?;
+            done()
+        }
+        WriteOp::Purge(before, limit) => Ok(Applied {
+            reply: WriteReply::Purged(purge_ended(conn, *before, *limit)?),
+            rollback: false,
+        }),
+        WriteOp::CreateTenant(name) => {
+            conn.prepare_cached("INSERT INTO tenants (name) VALUES (?1)")
+                .and_then(|mut s| s.execute([name]))
+                .map_err(map_err)?;
+            let id = u32::try_from(conn.last_insert_rowid())
+                .map_err(|_| StoreError::Internal("tenant ids exhausted".into()))?;
+            Ok(Applied {
+                reply: WriteReply::Tenant(Tenant {
+                    id,
+                    name: name.clone(),
+                }),
+                rollback: false,
+            })
+        }
+        WriteOp::CreatePrincipal(p) => {
+            conn.prepare_cached(
+                "INSERT INTO principals (name, tenant_id, role, password_hash, disabled, \
+                 created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    p.name,
+                    p.tenant_id,
+                    p.role.as_str(),
+                    p.password_hash,
+                    p.disabled,
+                    p.created_at.nanos()
+                ])
+            })
+            .map_err(map_err)?;
+            done()
+        }
+        WriteOp::UpdatePrincipal(p) => {
+            let n = conn
+                .prepare_cached(
+                    "UPDATE principals SET role = ?2, password_hash = ?3, disabled = ?4 \
+                     WHERE name = ?1",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        p.name,
+                        p.role.as_str(),
+                        p.password_hash,
+                        p.disabled
+                    ])
+                })
+                .map_err(map_err)?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            done()
+        }
+        WriteOp::AppendAudit(records) => {
+            let mut stmt = conn
+                .prepare_cached(
+                    "INSERT INTO audit (at, actor, tenant_id, action, target, origin, detail) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(map_err)?;
+            for r in records {
+                stmt.execute(params![
+                    r.at.nanos(),
+                    r.actor,
+                    r.tenant_id,
+                    r.action,
+                    r.target,
+                    r.origin,
+                    r.detail
+                ])
+                .map_err(map_err)?;
+            }
+            done()
+        }
+    }
+}
+
+fn insert_shares(conn: &Connection, s: &Session) -> StoreResult<()> {
+    // OR IGNORE: a session naming one share twice still has one side row for it.
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO session_shares (share, tenant_id, session_id) \
+             VALUES (?1, ?2, ?3)",
+        )
+        .map_err(map_err)?;
+    for share in &s.share_names {
+        stmt.execute(params![share, s.tenant_id, s.id.as_str()])
+            .map_err(map_err)?;
+    }
+    Ok(())
+}
+
+fn insert_session(
+    conn: &Connection,
+    s: &Session,
+    hash: &TokenHash,
+    expires_at: Option<Timestamp>,
+) -> StoreResult<()> {
+    if s.state != SessionState::Active {
+        return Err(StoreError::Internal(
+            "insert_session takes live sessions only".into(),
+        ));
+    }
+    let mut stmt = conn.prepare_cached(INSERT_SESSION).map_err(map_err)?;
+    rows::insert(&mut stmt, s, hash, expires_at)?;
+    insert_shares(conn, s)
+}
+
+/// `NotFound` when absent, `Conflict` when ended (the trait's contract).
+fn update_live(conn: &Connection, s: &Session, expires_at: Option<Timestamp>) -> StoreResult<()> {
+    let mut stmt = conn.prepare_cached(UPDATE_LIVE).map_err(map_err)?;
+    if rows::update_live(&mut stmt, s, expires_at)? == 1 {
+        // The stored tenant, not the caller's copy, keys the side rows.
+        conn.prepare_cached("DELETE FROM session_shares WHERE session_id = ?1")
+            .and_then(|mut d| d.execute([s.id.as_str()]))
+            .map_err(map_err)?;
+        let tenant: u32 = conn
+            .prepare_cached("SELECT tenant_id FROM sessions WHERE id = ?1")
+            .and_then(|mut q| q.query_row([s.id.as_str()], |r| r.get(0)))
+            .map_err(map_err)?;
+        let mut stored = s.clone();
+        stored.tenant_id = tenant;
+        return insert_shares(conn, &stored);
+    }
+    match state_of(conn, &s.id)? {
+        None => Err(StoreError::NotFound),
+        Some(_) => Err(StoreError::Conflict("session has ended".into())),
+    }
+}
+
+fn state_of(conn: &Connection, id: &SessionId) -> StoreResult<Option<String>> {
+    conn.prepare_cached("SELECT state FROM sessions WHERE id = ?1")
+        .and_then(|mut s| s.query_row([id.as_str()], |r| r.get(0)).optional())
+        .map_err(map_err)
+}
+
+/// `last_active_at` only moves forward; the deadline follows the newest touch.
+fn apply_touches(conn: &Connection, touches: &[Touch]) -> StoreResult<()> {
+    let mut stmt = conn
+        .prepare_cached(
+            "UPDATE sessions SET \
+               expires_at = CASE WHEN ?2 >= last_active_at THEN ?4 ELSE expires_at END, \
+               last_active_at = max(last_active_at, ?2), \
+               call_count = CASE WHEN ?3 > 9223372036854775807 - call_count \
+                            THEN 9223372036854775807 ELSE call_count + ?3 END \
+             WHERE id = ?1 AND state = 'active'",
+        )
+        .map_err(map_err)?;
+    for t in touches {
+        stmt.execute(params![
+            t.id.as_str(),
+            t.at.nanos(),
+            counter(t.calls),
+            t.expires_at.map(Timestamp::nanos)
+        ])
+        .map_err(map_err)?;
+    }
+    Ok(())
+}
+
+/// Ends each id that is live and admitted by `scope`; reports every item. The UPDATE carries
+/// the scope so the common case is one statement; only a miss reads the row to tell
+/// "not found" (absent or out of scope) from "already ended".
+fn end_sessions(
+    conn: &Connection,
+    ids: &[SessionId],
+    scope: &EndScope,
+    end: &EndInfo,
+) -> StoreResult<Vec<EndOutcome>> {
+    if end.state == SessionState::Active {
+        return Err(StoreError::Internal(
+            "a session cannot end as active".into(),
+        ));
+    }
+    let tenant = match scope.tenant {
+        TenantScope::One(t) => Some(t),
+        TenantScope::All => None,
+    };
+    let kind = scope.kind.map(SessionKind::as_str);
+    let mut update = conn
+        .prepare_cached(
+            "UPDATE sessions SET state = ?2, ended_at = ?3, ended_by = ?4, end_reason = ?5 \
+             WHERE id = ?1 AND state = 'active' \
+               AND (?6 IS NULL OR tenant_id = ?6) AND (?7 IS NULL OR owner = ?7) \
+               AND (?8 IS NULL OR service = ?8) AND (?9 IS NULL OR kind = ?9)",
+        )
+        .map_err(map_err)?;
+    let mut outcomes = Vec::with_capacity(ids.len());
+    for id in ids {
+        let n = update
+            .execute(params![
+                id.as_str(),
+                end.state.as_str(),
+                end.at.nanos(),
+                end.by,
+                end.reason,
+                tenant,
+                scope.owner,
+                scope.service,
+                kind
+            ])
+            .map_err(map_err)?;
+        outcomes.push(if n == 1 {
+            EndOutcome::Ended
+        } else {
+            miss(conn, id, scope)?
+        });
+    }
+    Ok(outcomes)
+}
+
+/// Why an end changed nothing: absent or outside the scope → `NotFound`, else ended.
+fn miss(conn: &Connection, id: &SessionId, scope: &EndScope) -> StoreResult<EndOutcome> {
+    let row: Option<(u32, String, String, String, String)> = conn
+        .prepare_cached("SELECT tenant_id, owner, service, kind, state FROM sessions WHERE id = ?1")
+        .and_then(|mut s| {
+            s.query_row([id.as_str()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .optional()
+        })
+        .map_err(map_err)?;
+    let Some((tenant, owner, service, kind, state)) = row else {
+        return Ok(EndOutcome::NotFound);
+    };
+    let admitted = scope.tenant.contains(tenant)
+        && scope.owner.as_ref().is_none_or(|o| *o == owner)
+        && scope.service.as_ref().is_none_or(|v| *v == service)
+        && scope.kind.is_none_or(|k| k.as_str() == kind);
+    if !admitted {
+        return Ok(EndOutcome::NotFound);
+    }
+    match SessionState::parse(&state) {
+        Some(st) if st != SessionState::Active => Ok(EndOutcome::AlreadyEnded(st)),
+        _ => Err(StoreError::Internal(format!(
+            "session {id} is {state} but could not be ended"
+        ))),
+    }
+}
+
+/// Deletes up to `limit` tombstones ended before `before`, oldest first, with their side rows.
+fn purge_ended(conn: &Connection, before: Timestamp, limit: usize) -> StoreResult<u64> {
+    let mut select = conn
+        .prepare_cached(
+            "SELECT id FROM sessions INDEXED BY sessions_by_ended \
+             WHERE live = 0 AND ended_at < ?1 ORDER BY ended_at LIMIT ?2",
+        )
+        .map_err(map_err)?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let ids: Vec<String> = select
+        .query_map(params![before.nanos(), limit], |r| r.get(0))
+        .and_then(|rows| rows.collect())
+        .map_err(map_err)?;
+    let mut del_shares = conn
+        .prepare_cached("DELETE FROM session_shares WHERE session_id = ?1")
+        .map_err(map_err)?;
+    let mut del = conn
+        .prepare_cached("DELETE FROM sessions WHERE id = ?1 AND state <> 'active'")
+        .map_err(map_err)?;
+    let mut n = 0u64;
+    for id in &ids {
+        del_shares.execute([id]).map_err(map_err)?;
+        n += del.execute([id]).map_err(map_err)? as u64;
+    }
+    Ok(n)
+}

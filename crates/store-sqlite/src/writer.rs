@@ -1,0 +1,245 @@
+//! The single writer thread: owns the write connection, takes requests from a bounded queue
+//! and group-commits whatever is queued in one transaction, one SAVEPOINT per request, so a
+//! burst of small durable writes costs one fsync and a failing request undoes only itself.
+
+use crate::error::{map_err, SqliteError};
+use crate::write_ops::{apply, WriteOp, WriteReply};
+use rusqlite::Connection;
+use sessiond_core::{StoreError, StoreResult};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use tokio::sync::{mpsc, oneshot};
+
+/// Requests waiting for the writer; senders wait (backpressure) when it is full.
+const QUEUE_DEPTH: usize = 1024;
+/// Most requests in one group transaction, so one group's latency stays bounded.
+const MAX_GROUP: usize = 256;
+
+pub(crate) struct Request {
+    pub op: WriteOp,
+    pub reply: oneshot::Sender<StoreResult<WriteReply>>,
+}
+
+/// Counters of the writer's work (how well group commit coalesces).
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Transactions committed (or attempted).
+    pub groups: AtomicU64,
+    /// Requests handled.
+    pub requests: AtomicU64,
+}
+
+/// The handle the store keeps: the queue's sending side and the thread to join on drop.
+pub(crate) struct Writer {
+    tx: Option<mpsc::Sender<Request>>,
+    thread: Option<JoinHandle<()>>,
+    pub(crate) stats: Arc<WriterStats>,
+}
+
+impl Writer {
+    pub(crate) fn spawn(conn: Connection) -> Result<Writer, SqliteError> {
+        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let stats = Arc::new(WriterStats::default());
+        let thread_stats = stats.clone();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run(conn, rx, &thread_stats))
+            .map_err(|e| SqliteError::Writer(e.to_string()))?;
+        Ok(Writer {
+            tx: Some(tx),
+            thread: Some(thread),
+            stats,
+        })
+    }
+
+    /// Queues `op` and waits for its own result, which arrives only after its group has
+    /// committed (durably, unless it is a touch-only group).
+    pub(crate) async fn submit(&self, op: WriteOp) -> StoreResult<WriteReply> {
+        let stopped = || StoreError::Unavailable("the SQLite writer has stopped".into());
+        let tx = self.tx.as_ref().ok_or_else(stopped)?;
+        let (reply, rx) = oneshot::channel();
+        tx.send(Request { op, reply })
+            .await
+            .map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
+    }
+}
+
+impl Writer {
+    /// Whether the writer thread is still taking requests.
+    pub(crate) fn is_running(&self) -> bool {
+        self.tx.as_ref().is_some_and(|tx| !tx.is_closed())
+    }
+}
+
+impl Drop for Writer {
+    /// Closing the queue lets the thread finish what is queued and exit; joining makes a
+    /// reopen of the same file see every acknowledged write and no second writer.
+    fn drop(&mut self) {
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            if t.join().is_err() {
+                tracing::error!("the SQLite writer thread panicked");
+            }
+        }
+    }
+}
+
+fn run(conn: Connection, mut rx: mpsc::Receiver<Request>, stats: &WriterStats) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(r) => group.push(r),
+                Err(_) => break,
+            }
+        }
+        let ops: Vec<&WriteOp> = group.iter().map(|r| &r.op).collect();
+        let results = commit_group(&conn, &ops);
+        stats.groups.fetch_add(1, Ordering::Relaxed);
+        stats
+            .requests
+            .fetch_add(group.len() as u64, Ordering::Relaxed);
+        for (req, result) in group.into_iter().zip(results) {
+            // The caller may have gone away (cancelled); its write stands regardless.
+            let _ = req.reply.send(result);
+        }
+    }
+}
+
+fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
+/// Applies `ops` in one transaction, each inside its own savepoint, and returns one result
+/// per op. A failing op is rolled back to its savepoint; the others still commit. If the
+/// transaction itself is lost (SQLite rolls back on some I/O errors) or the commit fails,
+/// every op of the group fails: none of them was acknowledged.
+pub(crate) fn commit_group(conn: &Connection, ops: &[&WriteOp]) -> Vec<StoreResult<WriteReply>> {
+    if ops.is_empty() {
+        return Vec::new();
+    }
+    let fsync = ops.iter().any(|o| o.needs_fsync());
+    // `synchronous` cannot change inside a transaction, so it is set per group.
+    if !fsync {
+        if let Err(e) = conn.pragma_update(None, "synchronous", "NORMAL") {
+            return fail_all(ops.len(), &map_err(e));
+        }
+    }
+    let results = group_transaction(conn, ops);
+    if !fsync {
+        if let Err(e) = conn.pragma_update(None, "synchronous", "FULL") {
+            // Later durable writes must never run without fsync: refuse them all.
+            tracing::error!(error = %e, "could not restore synchronous=FULL");
+            return fail_all(ops.len(), &map_err(e));
+        }
+    }
+    results
+}
+
+fn fail_all(n: usize, e: &StoreError) -> Vec<StoreResult<WriteReply>> {
+    (0..n).map(|_| Err(same_kind(e))).collect()
+}
+
+/// A copy of an error for every member of a failed group (`StoreError` is not `Clone`).
+fn same_kind(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::NotFound => StoreError::NotFound,
+        StoreError::Conflict(m) => StoreError::Conflict(m.clone()),
+        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+        StoreError::Internal(m) => StoreError::Internal(m.clone()),
+    }
+}
+
+fn group_transaction(conn: &Connection, ops: &[&WriteOp]) -> Vec<StoreResult<WriteReply>> {
+    if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
+        return fail_all(ops.len(), &map_err(e));
+    }
+    let mut results: Vec<StoreResult<WriteReply>> = Vec::with_capacity(ops.len());
+    for (i, op) in ops.iter().enumerate() {
+        let outcome = exec(conn, "SAVEPOINT req")
+            .map_err(map_err)
+            .and_then(|()| apply(conn, op));
+        let undo = match &outcome {
+            Ok(a) => a.rollback,
+            Err(_) => true,
+        };
+        let closed = if undo {
+            exec(conn, "ROLLBACK TO req").and_then(|()| exec(conn, "RELEASE req"))
+        } else {
+            exec(conn, "RELEASE req")
+        };
+        if conn.is_autocommit() || closed.is_err() {
+            // The whole transaction is gone or in an unknown state: nothing of this group
+            // was committed. Report that to everyone before `i`, then retry the rest anew.
+            if !conn.is_autocommit() {
+                let _ = exec(conn, "ROLLBACK");
+            }
+            let why = match (&outcome, closed) {
+                (Err(e), _) => same_kind(e),
+                (_, Err(e)) => map_err(e),
+                (Ok(_), Ok(())) => StoreError::Unavailable("transaction aborted".into()),
+            };
+            let lost = StoreError::Unavailable(format!("group transaction aborted: {why}"));
+            let mut out = fail_all(i, &lost);
+            out.push(Err(why));
+            out.extend(group_transaction(conn, &ops[i + 1..]));
+            return out;
+        }
+        results.push(outcome.map(|a| a.reply));
+    }
+    if let Err(e) = exec(conn, "COMMIT") {
+        if !conn.is_autocommit() {
+            let _ = exec(conn, "ROLLBACK");
+        }
+        return fail_all(ops.len(), &map_err(e));
+    }
+    results
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::open_writer;
+    use sessiond_core::filter::TenantScope;
+    use sessiond_core::store::{EndInfo, EndOutcome, EndScope};
+    use sessiond_core::{SessionState, Timestamp};
+
+    #[test]
+    fn a_failing_request_rolls_back_only_itself() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = open_writer(&dir.path().join("w.db")).expect("open");
+        let ok1 = WriteOp::CreateTenant("a".into());
+        let dup = WriteOp::CreateTenant("a".into());
+        let ok2 = WriteOp::CreateTenant("b".into());
+        let end_none = WriteOp::End {
+            ids: vec![sessiond_core::SessionId::min()],
+            scope: EndScope::tenant(TenantScope::All),
+            end: EndInfo {
+                state: SessionState::Terminated,
+                at: Timestamp(1),
+                by: "t".into(),
+                reason: None,
+            },
+            atomic: true,
+        };
+        let results = commit_group(&conn, &[&ok1, &dup, &end_none, &ok2]);
+        assert!(matches!(results[0], Ok(WriteReply::Tenant(_))));
+        assert!(matches!(results[1], Err(StoreError::Conflict(_))));
+        match &results[2] {
+            Ok(WriteReply::Ended(b)) => {
+                assert!(!b.committed);
+                assert_eq!(b.outcomes, vec![EndOutcome::NotFound]);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(matches!(results[3], Ok(WriteReply::Tenant(_))));
+        let names: Vec<String> = conn
+            .prepare("SELECT name FROM tenants ORDER BY id")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("names");
+        assert_eq!(names, vec!["default", "a", "b"]);
+        assert!(conn.is_autocommit());
+    }
+}

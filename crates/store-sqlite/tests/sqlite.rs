@@ -1,0 +1,655 @@
+//! SQLite-specific behaviour: durability across reopen, idempotent migrations, online
+//! backup, index use (EXPLAIN QUERY PLAN), group commit under a burst of single-id ends,
+//! bounded scans that resume exactly, and a 100,000-session filter terminate.
+
+use sessiond_core::filter::{ListQuery, OriginatorFilter, SessionFilter, StateFilter, TenantScope};
+use sessiond_core::identity::parse_identity;
+use sessiond_core::store::{EndOutcome, EndScope, Touch};
+use sessiond_core::wire::{FilterParams, TerminateRequest, TerminateResponse};
+use sessiond_core::{
+    AuditRecord, Domain, Principal, Role, Session, SessionId, SessionState, Store, StoreError, User,
+};
+use sessiond_store_sqlite::{SqliteError, SqliteStore, MIGRATIONS};
+use sessiond_store_tests::fixtures::{
+    at, end_info, hash_of, insert, session, walk, Env, Ids, Rng, T0,
+};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+fn open(path: &Path) -> Arc<SqliteStore> {
+    Arc::new(SqliteStore::open(path).expect("open store"))
+}
+
+fn all() -> EndScope {
+    EndScope::tenant(TenantScope::All)
+}
+
+/// Every session of the store (any state), via the store's own list.
+async fn everything(store: &dyn Store) -> Vec<Session> {
+    let f = SessionFilter {
+        state: StateFilter::All,
+        ..SessionFilter::default()
+    };
+    walk(store, &f, 1000).await
+}
+
+#[tokio::test]
+async fn reopen_finds_exactly_the_acknowledged_state() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("s.db");
+    let ids = Ids::default();
+    let (sessions, tenant) = {
+        let store = open(&path);
+        let tenant = store.create_tenant("acme").await.expect("tenant");
+        let mut made = Vec::new();
+        for i in 0..60 {
+            let mut s = session(ids.next(), if i % 2 == 0 { 1 } else { tenant.id }, at(i));
+            s.share_names = vec![format!("share-{}", i % 3)];
+            insert(store.as_ref(), &s).await;
+            made.push(s.id);
+        }
+        let b = store
+            .end_sessions(
+                &made[..20],
+                &all(),
+                &end_info(SessionState::Terminated, at(100), "op"),
+                false,
+            )
+            .await
+            .expect("end");
+        assert!(b.outcomes.iter().all(|o| *o == EndOutcome::Ended));
+        let touches: Vec<Touch> = made[20..40]
+            .iter()
+            .map(|id| Touch {
+                id: id.clone(),
+                at: at(500),
+                calls: 2,
+                expires_at: Some(at(900)),
+            })
+            .collect();
+        store.apply_touches(&touches).await.expect("touches");
+        store
+            .create_principal(&Principal {
+                name: "ops".into(),
+                tenant_id: tenant.id,
+                role: Role::Operator,
+                password_hash: "$argon2id$x".into(),
+                disabled: false,
+                created_at: T0,
+            })
+            .await
+            .expect("principal");
+        store
+            .append_audit(&[AuditRecord {
+                at: at(1),
+                actor: "admin".into(),
+                tenant_id: 1,
+                action: "sessions.terminate".into(),
+                target: "20".into(),
+                origin: None,
+                detail: None,
+            }])
+            .await
+            .expect("audit");
+        (everything(store.as_ref()).await, tenant)
+        // The store is dropped here: its writer finishes and stops.
+    };
+    assert_eq!(sessions.len(), 60);
+    let store = open(&path);
+    assert_eq!(everything(store.as_ref()).await, sessions);
+    assert_eq!(
+        store.tenant_by_name("acme").await.expect("tenant"),
+        Some(tenant)
+    );
+    assert!(store.get_principal("ops").await.expect("get").is_some());
+    assert_eq!(
+        store
+            .list_audit(&TenantScope::All, 10)
+            .await
+            .expect("audit")
+            .len(),
+        1
+    );
+    let due = store.due_for_expiry(at(900), 100).await.expect("due");
+    assert_eq!(due.len(), 20, "touched deadlines survive the reopen");
+}
+
+#[tokio::test]
+async fn an_open_write_transaction_does_not_block_reads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("r.db");
+    let store = open(&path);
+    let ids = Ids::default();
+    let s = session(ids.next(), 1, T0);
+    insert(store.as_ref(), &s).await;
+    // Another connection holds the write lock with an uncommitted change. In WAL mode the
+    // store's readers see the last committed state at once instead of waiting for the lock
+    // (which would end in `Unavailable` after the busy timeout).
+    let raw = rusqlite::Connection::open(&path).expect("raw");
+    raw.execute_batch("BEGIN IMMEDIATE; UPDATE sessions SET num_opens = 99;")
+        .expect("hold the write lock");
+    let got = store
+        .get_session(&s.id)
+        .await
+        .expect("read")
+        .expect("present");
+    assert_eq!(got.num_opens, 0, "uncommitted writes are invisible");
+    let page = walk(store.as_ref(), &SessionFilter::default(), 10).await;
+    assert_eq!(page.len(), 1);
+    store.ping().await.expect("ping");
+    raw.execute_batch("COMMIT").expect("commit");
+    let got = store
+        .get_session(&s.id)
+        .await
+        .expect("read")
+        .expect("present");
+    assert_eq!(got.num_opens, 99);
+}
+
+fn schema_of(path: &Path) -> Vec<(String, String)> {
+    let conn = rusqlite::Connection::open(path).expect("open raw");
+    let mut stmt = conn
+        .prepare("SELECT name, ifnull(sql, '') FROM sqlite_schema ORDER BY name")
+        .expect("prepare");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_versioned() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("m.db");
+    let first = {
+        let store = open(&path);
+        assert_eq!(
+            store.schema_version().expect("version"),
+            MIGRATIONS.len() as i64
+        );
+        schema_of(&path)
+    };
+    for _ in 0..2 {
+        let store = open(&path);
+        assert_eq!(
+            store.schema_version().expect("version"),
+            MIGRATIONS.len() as i64
+        );
+        let tenants = store.list_tenants().await.expect("tenants");
+        assert_eq!(tenants.len(), 1, "default is created once: {tenants:?}");
+        assert_eq!(tenants[0].name, "default");
+    }
+    assert_eq!(schema_of(&path), first);
+    assert!(first.iter().any(|(n, _)| n == "sessions_by_name"));
+
+    // A database from a newer sessiond is refused, not silently used.
+    {
+        let conn = rusqlite::Connection::open(&path).expect("raw");
+        conn.pragma_update(None, "user_version", MIGRATIONS.len() as i64 + 1)
+            .expect("bump");
+    }
+    match SqliteStore::open(&path) {
+        Err(SqliteError::NewerSchema { .. }) => {}
+        other => panic!("want NewerSchema, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_is_a_consistent_copy_taken_while_running() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir.path().join("live.db"));
+    let ids = Arc::new(Ids::default());
+    for i in 0..200 {
+        insert(store.as_ref(), &session(ids.next(), 1, at(i))).await;
+    }
+    let before = everything(store.as_ref()).await;
+    // Writes keep coming while the backup runs.
+    let (bg_store, bg_ids) = (store.clone(), ids.clone());
+    let writer = tokio::spawn(async move {
+        for i in 0..200 {
+            insert(bg_store.as_ref(), &session(bg_ids.next(), 1, at(1000 + i))).await;
+        }
+    });
+    let dest = dir.path().join("copy.db");
+    let (b_store, b_dest) = (store.clone(), dest.clone());
+    tokio::task::spawn_blocking(move || b_store.backup_to(&b_dest))
+        .await
+        .expect("join")
+        .expect("backup");
+    writer.await.expect("writer");
+    let copy = open(&dest);
+    let copied = everything(copy.as_ref()).await;
+    assert!(copied.len() >= before.len() && copied.len() <= 400);
+    assert_eq!(&copied[..before.len()], &before[..]);
+    // A snapshot: the copied sessions are a prefix (in id order) of what the store has now.
+    let now = everything(store.as_ref()).await;
+    assert_eq!(&now[..copied.len()], &copied[..]);
+}
+
+fn plan_uses(plan: &[String], index: &str) {
+    assert!(
+        plan.iter().any(|l| l.contains(index)),
+        "plan should use {index}: {plan:?}"
+    );
+    for l in plan {
+        let full_scan = l.starts_with("SCAN") && !l.contains("INDEX");
+        assert!(!full_scan, "full table scan in {plan:?}");
+    }
+}
+
+#[tokio::test]
+async fn list_filters_are_answered_by_indexes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir.path().join("q.db"));
+    let one = Some(TenantScope::One(1));
+    let q = |f: SessionFilter| ListQuery {
+        filter: f,
+        after: Some(SessionId::min()),
+        limit: 100,
+    };
+    let ident = |s: &str| parse_identity(s).expect("identity");
+    let cases: Vec<(SessionFilter, &str, bool)> = vec![
+        // (filter, index, ordered: no sort step needed)
+        (
+            SessionFilter {
+                tenant: one.clone(),
+                ..SessionFilter::default()
+            },
+            "sessions_by_tenant",
+            true,
+        ),
+        (
+            SessionFilter {
+                tenant: one.clone(),
+                identity: Some(ident("ad:alice")),
+                ..SessionFilter::default()
+            },
+            "sessions_by_name",
+            true,
+        ),
+        (
+            SessionFilter {
+                tenant: one.clone(),
+                state: StateFilter::Ended,
+                identity: Some(ident("S-1-5-21-1-2-3")),
+                ..SessionFilter::default()
+            },
+            "sessions_by_sid",
+            true,
+        ),
+        (
+            SessionFilter {
+                tenant: one.clone(),
+                identity: Some(ident("uid:5")),
+                ..SessionFilter::default()
+            },
+            "sessions_by_uid",
+            true,
+        ),
+        (
+            SessionFilter {
+                tenant: one.clone(),
+                identity: Some(ident("auth_id:0x8000000000000001")),
+                ..SessionFilter::default()
+            },
+            "sessions_by_auth_id",
+            true,
+        ),
+        (
+            SessionFilter {
+                tenant: one.clone(),
+                originator: OriginatorFilter::parse("10.1.2.3"),
+                ..SessionFilter::default()
+            },
+            "sessions_by_ip",
+            true,
+        ),
+        (
+            SessionFilter {
+                tenant: one.clone(),
+                originator: OriginatorFilter::parse("10.1.0.0/16"),
+                ..SessionFilter::default()
+            },
+            "sessions_by_ip",
+            false,
+        ),
+        (
+            SessionFilter {
+                tenant: one.clone(),
+                originator: OriginatorFilter::parse("laptop.example"),
+                ..SessionFilter::default()
+            },
+            "sessions_by_host",
+            true,
+        ),
+        (
+            SessionFilter {
+                tenant: one.clone(),
+                share: Some("home".into()),
+                ..SessionFilter::default()
+            },
+            "SEARCH x USING PRIMARY KEY (share=? AND tenant_id=? AND session_id>?)",
+            true,
+        ),
+        (
+            SessionFilter {
+                tenant: one.clone(),
+                service: Some("mongodb".into()),
+                node_id: Some("node-1".into()),
+                ..SessionFilter::default()
+            },
+            "sessions_by_node",
+            true,
+        ),
+        (
+            SessionFilter {
+                tenant: one.clone(),
+                service: Some("smb".into()),
+                ..SessionFilter::default()
+            },
+            "sessions_by_service",
+            true,
+        ),
+        (
+            SessionFilter {
+                tenant: one.clone(),
+                external_id: Some("77".into()),
+                ..SessionFilter::default()
+            },
+            "sessions_by_external_id",
+            true,
+        ),
+        (
+            SessionFilter {
+                tenant: one.clone(),
+                owner: Some("ops".into()),
+                kind: Some(sessiond_core::SessionKind::Login),
+                ..SessionFilter::default()
+            },
+            "sessions_by_owner",
+            true,
+        ),
+        (
+            SessionFilter {
+                tenant: one.clone(),
+                last_active_before: Some(at(10)),
+                ..SessionFilter::default()
+            },
+            "sessions_by_last_active",
+            false,
+        ),
+        (
+            SessionFilter {
+                tenant: Some(TenantScope::All),
+                identity: Some(ident("alice")),
+                ..SessionFilter::default()
+            },
+            "sessions_by_name",
+            false,
+        ),
+        (
+            SessionFilter {
+                tenant: Some(TenantScope::All),
+                ..SessionFilter::default()
+            },
+            "sessions_pk",
+            true,
+        ),
+    ];
+    for (f, index, ordered) in cases {
+        let plan = store.explain_list(&q(f.clone())).await.expect("explain");
+        plan_uses(&plan, index);
+        if ordered {
+            assert!(
+                !plan.iter().any(|l| l.contains("TEMP B-TREE")),
+                "{f:?} should need no sort: {plan:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_single_id_ends_gets_individual_results() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir.path().join("g.db"));
+    let ids = Ids::default();
+    let mut live = Vec::new();
+    for i in 0..300 {
+        let mut s = session(ids.next(), 1, at(i));
+        s.external_id = Some(format!("x{i}"));
+        live.push(s.clone());
+    }
+    store
+        .insert_many(
+            live.iter()
+                .map(|s| (s.clone(), hash_of(&s.id), None))
+                .collect(),
+        )
+        .await
+        .expect("insert_many");
+    let before = store
+        .writer_stats()
+        .requests
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let groups_before = store
+        .writer_stats()
+        .groups
+        .load(std::sync::atomic::Ordering::Relaxed);
+    // Every live id once, the first 50 twice, 50 unknown ids, and 50 conflicting inserts:
+    // all at once.
+    let mut calls: Vec<SessionId> = live.iter().map(|s| s.id.clone()).collect();
+    calls.extend(live[..50].iter().map(|s| s.id.clone()));
+    let unknown: Vec<SessionId> = (0..50).map(|_| ids.next()).collect();
+    calls.extend(unknown.iter().cloned());
+    let mut tasks = Vec::new();
+    for (n, id) in calls.into_iter().enumerate() {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let end = end_info(SessionState::Terminated, at(n as i64), "burst");
+            let b = store
+                .end_sessions(std::slice::from_ref(&id), &all(), &end, false)
+                .await
+                .expect("end_sessions");
+            (id, b.outcomes)
+        }));
+    }
+    let mut conflicts = Vec::new();
+    for (i, s) in live.iter().take(50).enumerate() {
+        let store = store.clone();
+        // Same external id as a session that may or may not have ended yet: either a
+        // conflict or a success, never an error that leaks into other requests.
+        let mut dup = session(ids.next(), 1, at(i as i64));
+        dup.external_id = s.external_id.clone();
+        conflicts.push(tokio::spawn(async move {
+            store.insert_session(&dup, &hash_of(&dup.id), None).await
+        }));
+    }
+    let mut ended: HashMap<SessionId, usize> = HashMap::new();
+    for t in tasks {
+        let (id, outcomes) = t.await.expect("task");
+        assert_eq!(outcomes.len(), 1);
+        match &outcomes[0] {
+            EndOutcome::Ended => *ended.entry(id).or_default() += 1,
+            EndOutcome::AlreadyEnded(SessionState::Terminated) => {
+                assert!(live[..50].iter().any(|s| s.id == id), "{id} ended twice?");
+            }
+            EndOutcome::NotFound => assert!(unknown.contains(&id)),
+            other => panic!("unexpected outcome {other:?} for {id}"),
+        }
+    }
+    for s in &live {
+        assert_eq!(ended.get(&s.id), Some(&1), "{} must end exactly once", s.id);
+        let got = store
+            .get_session(&s.id)
+            .await
+            .expect("get")
+            .expect("present");
+        assert_eq!(got.state, SessionState::Terminated);
+    }
+    for c in conflicts {
+        match c.await.expect("task") {
+            Ok(()) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => panic!("unexpected insert error {e}"),
+        }
+    }
+    let stats = store.writer_stats();
+    let requests = stats.requests.load(std::sync::atomic::Ordering::Relaxed) - before;
+    let groups = stats.groups.load(std::sync::atomic::Ordering::Relaxed) - groups_before;
+    eprintln!("{requests} write requests in {groups} transactions");
+    assert_eq!(requests, 450);
+    assert!(groups <= requests);
+}
+
+/// Sessions `0..n` of tenant 1; every `guest_every`-th is a guest, half are in 10.7.0.0/16.
+fn bulk(ids: &Ids, n: usize, guest_every: usize, name: &str) -> Vec<Session> {
+    let mut rng = Rng::new(n as u64);
+    (0..n)
+        .map(|i| {
+            let mut s = session(ids.next(), 1, at(i as i64 / 1000));
+            s.is_guest = i % guest_every == guest_every / 2;
+            s.originator = Some(if rng.chance(50) {
+                format!("10.7.{}.{}", rng.below(256), rng.below(256))
+            } else {
+                "192.168.0.1".to_string()
+            });
+            s.user = User {
+                domain: Domain::ActiveDirectory,
+                name: Some(name.into()),
+                auth_id: Some(1),
+                ..User::default()
+            };
+            s
+        })
+        .collect()
+}
+
+async fn load(store: &SqliteStore, sessions: &[Session]) {
+    for chunk in sessions.chunks(10_000) {
+        store
+            .insert_many(
+                chunk
+                    .iter()
+                    .map(|s| (s.clone(), hash_of(&s.id), s.expires_at()))
+                    .collect(),
+            )
+            .await
+            .expect("insert_many");
+    }
+}
+
+#[tokio::test]
+async fn bounded_scans_return_short_pages_that_resume_exactly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir.path().join("b.db"));
+    let ids = Ids::default();
+    let sessions = bulk(&ids, 25_000, 1000, "scan");
+    load(&store, &sessions).await;
+    let guests = SessionFilter {
+        tenant: Some(TenantScope::One(1)),
+        is_guest: Some(true),
+        ..SessionFilter::default()
+    };
+    let first = store
+        .list_sessions(&ListQuery {
+            filter: guests.clone(),
+            after: None,
+            limit: 20,
+        })
+        .await
+        .expect("list");
+    assert!(
+        first.items.len() < 20 && first.next.is_some(),
+        "a selective residual filter answers a short page with a cursor"
+    );
+    for (f, limit) in [
+        (guests, 10),
+        (
+            SessionFilter {
+                tenant: Some(TenantScope::All),
+                originator: OriginatorFilter::parse("10.7.0.0/16"),
+                ..SessionFilter::default()
+            },
+            1000,
+        ),
+    ] {
+        let want: Vec<SessionId> = sessions
+            .iter()
+            .filter(|s| f.matches(s))
+            .map(|s| s.id.clone())
+            .collect();
+        let got: Vec<SessionId> = walk(store.as_ref(), &f, limit)
+            .await
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(got.len(), want.len(), "{f:?}");
+        assert_eq!(got, want, "{f:?}");
+        assert_eq!(
+            store.count_sessions(&f).await.expect("count"),
+            want.len() as u64
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_filter_terminate_of_100k_sessions_ends_them_all() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir.path().join("big.db"));
+    let ids = Ids::default();
+    let targets = bulk(&ids, 100_000, 1_000_000, "leaver");
+    load(&store, &targets).await;
+    let bystanders = bulk(&ids, 100, 1_000_000, "stayer");
+    load(&store, &bystanders).await;
+    let env = Env::new(store.clone()).await;
+    let resp = env
+        .registry
+        .terminate_bulk(
+            &env.admin,
+            TerminateRequest {
+                filter: Some(FilterParams {
+                    identity: Some("ad:leaver".into()),
+                    ..FilterParams::default()
+                }),
+                reason: Some("offboarding".into()),
+                ..TerminateRequest::default()
+            },
+        )
+        .await
+        .expect("terminate_bulk");
+    assert!(
+        matches!(
+            resp,
+            TerminateResponse::Filter {
+                terminated: 100_000,
+                ..
+            }
+        ),
+        "{resp:?}"
+    );
+    let leaver = SessionFilter {
+        tenant: Some(TenantScope::One(1)),
+        identity: Some(parse_identity("ad:leaver").expect("identity")),
+        ..SessionFilter::default()
+    };
+    assert_eq!(store.count_sessions(&leaver).await.expect("count"), 0);
+    let ended = SessionFilter {
+        state: StateFilter::Ended,
+        ..leaver
+    };
+    assert_eq!(store.count_sessions(&ended).await.expect("count"), 100_000);
+    let stayer = SessionFilter {
+        tenant: Some(TenantScope::One(1)),
+        identity: Some(parse_identity("stayer").expect("identity")),
+        ..SessionFilter::default()
+    };
+    assert_eq!(store.count_sessions(&stayer).await.expect("count"), 100);
+    let sample = store
+        .get_session(&targets[54_321].id)
+        .await
+        .expect("get")
+        .expect("present");
+    assert_eq!(sample.state, SessionState::Terminated);
+    assert_eq!(sample.ended_by.as_deref(), Some("admin"));
+    assert_eq!(sample.end_reason.as_deref(), Some("offboarding"));
+}

@@ -1,0 +1,468 @@
+//! Cases driven through core's `Registry` over the store: timeouts with a manual clock,
+//! the three terminate modes, filter terminates with dry runs, confirm and limits, and tenant
+//! isolation between callers.
+
+use crate::fixtures::{ids_of, login, Env, Ids};
+use sessiond_core::rules::bulk::BulkMode;
+use sessiond_core::store::EndScope;
+use sessiond_core::token::Token;
+use sessiond_core::wire::{
+    CreatePrincipal, FilterParams, ItemResult, ListParams, RegisterRequest, TerminateRequest,
+    TerminateResponse,
+};
+use sessiond_core::{
+    Caller, CoreError, Domain, HumanDuration, Role, Session, SessionState, Store, User,
+};
+use std::sync::Arc;
+use std::time::Duration;
+
+const MIN: Duration = Duration::from_secs(60);
+/// Per-item codes of a bulk terminate (DESIGN.md §4).
+const ITEM_NOT_FOUND: &str = "session_not_found";
+const ITEM_NOT_ATTEMPTED: &str = "not_attempted";
+
+fn request(name: &str, domain: Domain) -> RegisterRequest {
+    RegisterRequest {
+        service: "smb".into(),
+        user: User {
+            domain,
+            name: Some(name.into()),
+            ..User::default()
+        },
+        ..RegisterRequest::default()
+    }
+}
+
+async fn register(env: &Env, caller: &Caller, req: RegisterRequest) -> (Session, Token) {
+    env.registry
+        .register(caller, req)
+        .await
+        .unwrap_or_else(|e| panic!("register: {e}"))
+}
+
+async fn state(env: &Env, id: &sessiond_core::SessionId) -> SessionState {
+    env.registry
+        .get(&env.admin, id)
+        .await
+        .expect("get session")
+        .state
+}
+
+/// Idle and absolute timeouts with a manual clock: validate refuses an idle-expired session
+/// before any sweep; validating postpones idle expiry; the sweeper ends sessions as
+/// `expired` with `timeout:idle` / `timeout:absolute`; tombstones are purged after the
+/// retention period.
+pub async fn timeouts_with_manual_clock(store: Arc<dyn Store>) {
+    let env = Env::new(store).await;
+    let (r, admin, clock) = (&env.registry, &env.admin, &env.clock);
+    let timed = |name: &str| RegisterRequest {
+        idle_timeout: Some(HumanDuration(10 * MIN)),
+        absolute_timeout: Some(HumanDuration(60 * MIN)),
+        ..request(name, Domain::Local)
+    };
+    let (idle, idle_tok) = register(&env, admin, timed("idle-user")).await;
+    let (busy, busy_tok) = register(&env, admin, timed("busy-user")).await;
+
+    // t=9m and t=18m: both validated. At 18m the idle session is 18 minutes old but was
+    // active 9 minutes ago, so validating postponed its idle expiry.
+    for _ in 0..2 {
+        clock.advance(9 * MIN);
+        r.validate(admin, idle_tok.expose())
+            .await
+            .expect("validate idle-user");
+        r.validate(admin, busy_tok.expose())
+            .await
+            .expect("validate busy-user");
+    }
+    clock.advance(9 * MIN);
+    r.validate(admin, busy_tok.expose())
+        .await
+        .expect("validate busy at 27m");
+    // t=28m: 10 minutes since idle-user's last activity. Refused before any sweep.
+    clock.advance(MIN);
+    match r.validate(admin, idle_tok.expose()).await {
+        Err(CoreError::NotFound(_)) => {}
+        other => panic!("an idle-expired session must not validate: {other:?}"),
+    }
+    assert_eq!(
+        state(&env, &idle.id).await,
+        SessionState::Active,
+        "not swept yet"
+    );
+    let report = r.sweep().await.expect("sweep");
+    assert!(report.expired_idle >= 1, "{report:?}");
+    let s = r.get(admin, &idle.id).await.expect("get");
+    assert_eq!(s.state, SessionState::Expired);
+    assert_eq!(s.ended_by.as_deref(), Some("timeout:idle"));
+    assert_eq!(state(&env, &busy.id).await, SessionState::Active);
+
+    // Keep busy-user active (t=36, 45, 54m): it still ends at its absolute hour.
+    for step in [8, 9, 9] {
+        clock.advance(step * MIN);
+        r.validate(admin, busy_tok.expose())
+            .await
+            .expect("validate busy");
+        r.sweep().await.expect("sweep");
+        assert_eq!(state(&env, &busy.id).await, SessionState::Active);
+    }
+    clock.advance(6 * MIN);
+    assert!(
+        r.validate(admin, busy_tok.expose()).await.is_err(),
+        "past 1h"
+    );
+    let report = r.sweep().await.expect("sweep");
+    assert!(report.expired_absolute >= 1, "{report:?}");
+    let s = r.get(admin, &busy.id).await.expect("get");
+    assert_eq!(s.state, SessionState::Expired);
+    assert_eq!(s.ended_by.as_deref(), Some("timeout:absolute"));
+
+    // Tombstones stay for the retention period (7 days), then the sweeper purges them.
+    clock.advance(Duration::from_secs(6 * 24 * 3600));
+    r.sweep().await.expect("sweep");
+    assert!(env
+        .store()
+        .get_session(&idle.id)
+        .await
+        .expect("get")
+        .is_some());
+    clock.advance(Duration::from_secs(24 * 3600 + 60));
+    let report = r.sweep().await.expect("sweep");
+    assert!(report.purged >= 2, "{report:?}");
+    for id in [&idle.id, &busy.id] {
+        assert!(env.store().get_session(id).await.expect("get").is_none());
+    }
+}
+
+fn item(id: &str, error: Option<&str>) -> ItemResult {
+    ItemResult {
+        id: id.to_string(),
+        ok: error.is_none(),
+        error: error.map(str::to_string),
+    }
+}
+
+/// Five ids with an unknown one in the middle, in each mode.
+pub async fn terminate_modes(store: Arc<dyn Store>) {
+    let env = Env::new(store).await;
+    let (r, admin) = (&env.registry, &env.admin);
+    let bad = Ids::default().next().to_string();
+    let scope = EndScope::tenant(admin.scope());
+    for mode in [
+        BulkMode::BestEffort,
+        BulkMode::StopOnError,
+        BulkMode::AllOrNothing,
+    ] {
+        let mut ids = Vec::new();
+        for i in 0..4 {
+            let (s, _) = register(&env, admin, request(&format!("u{i}"), Domain::Local)).await;
+            ids.push(s.id);
+        }
+        let mut raw: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+        raw.insert(2, bad.clone());
+        let out = r
+            .terminate_ids(admin, &raw, mode, Some("test".into()), &scope)
+            .await
+            .expect("terminate_ids");
+        let (want, ended): (Vec<ItemResult>, [bool; 4]) = match mode {
+            BulkMode::BestEffort => (
+                vec![
+                    item(&raw[0], None),
+                    item(&raw[1], None),
+                    item(&raw[2], Some(ITEM_NOT_FOUND)),
+                    item(&raw[3], None),
+                    item(&raw[4], None),
+                ],
+                [true; 4],
+            ),
+            BulkMode::StopOnError => (
+                vec![
+                    item(&raw[0], None),
+                    item(&raw[1], None),
+                    item(&raw[2], Some(ITEM_NOT_FOUND)),
+                    item(&raw[3], Some(ITEM_NOT_ATTEMPTED)),
+                    item(&raw[4], Some(ITEM_NOT_ATTEMPTED)),
+                ],
+                [true, true, false, false],
+            ),
+            BulkMode::AllOrNothing => (
+                vec![
+                    item(&raw[0], Some(ITEM_NOT_ATTEMPTED)),
+                    item(&raw[1], Some(ITEM_NOT_ATTEMPTED)),
+                    item(&raw[2], Some(ITEM_NOT_FOUND)),
+                    item(&raw[3], Some(ITEM_NOT_ATTEMPTED)),
+                    item(&raw[4], Some(ITEM_NOT_ATTEMPTED)),
+                ],
+                [false; 4],
+            ),
+        };
+        assert_eq!(out.results, want, "{mode:?}");
+        assert_eq!(
+            out.terminated,
+            ended.iter().filter(|e| **e).count() as u64,
+            "{mode:?}"
+        );
+        for (id, should_end) in ids.iter().zip(ended) {
+            let st = state(&env, id).await;
+            let want = if should_end {
+                SessionState::Terminated
+            } else {
+                SessionState::Active
+            };
+            assert_eq!(st, want, "{mode:?}: session {id}");
+        }
+    }
+}
+
+fn by_identity(identity: &str) -> FilterParams {
+    FilterParams {
+        identity: Some(identity.into()),
+        ..FilterParams::default()
+    }
+}
+
+async fn live_ids(env: &Env, identity: &str) -> Vec<sessiond_core::SessionId> {
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = env
+            .registry
+            .list(
+                &env.admin,
+                &ListParams {
+                    filter: by_identity(identity),
+                    limit: Some("1000".into()),
+                    after: after.clone(),
+                },
+            )
+            .await
+            .expect("list");
+        out.extend(ids_of(&page.items));
+        match page.next {
+            None => return out,
+            Some(n) => after = Some(n.to_string()),
+        }
+    }
+}
+
+/// Filter terminates: a dry run counts and pins the set with `confirm`; sessions registered
+/// after the preview survive the confirmed call; a confirm for another filter is refused; a
+/// `limit` works through the set in calls that report `remaining` and `next`.
+pub async fn terminate_bulk_by_filter(store: Arc<dyn Store>) {
+    let env = Env::new(store).await;
+    let (r, admin) = (&env.registry, &env.admin);
+    for _ in 0..12 {
+        register(&env, admin, request("dave", Domain::ActiveDirectory)).await;
+    }
+    register(&env, admin, request("dave", Domain::Local)).await;
+    register(&env, admin, request("erin", Domain::ActiveDirectory)).await;
+    let preview = r
+        .terminate_bulk(
+            admin,
+            TerminateRequest {
+                filter: Some(by_identity("ad:dave")),
+                dry_run: true,
+                ..TerminateRequest::default()
+            },
+        )
+        .await
+        .expect("dry run");
+    let TerminateResponse::DryRun {
+        would_terminate,
+        items,
+        confirm,
+    } = preview
+    else {
+        panic!("a dry run answers with a preview: {preview:?}");
+    };
+    assert_eq!(would_terminate, 12);
+    assert_eq!(items.len(), 12);
+    let mut late = Vec::new();
+    for _ in 0..3 {
+        late.push(
+            register(&env, admin, request("dave", Domain::ActiveDirectory))
+                .await
+                .0
+                .id,
+        );
+    }
+    // A confirm issued for another filter is refused.
+    match r
+        .terminate_bulk(
+            admin,
+            TerminateRequest {
+                filter: Some(by_identity("ad:erin")),
+                confirm: Some(confirm.clone()),
+                ..TerminateRequest::default()
+            },
+        )
+        .await
+    {
+        Err(CoreError::ConfirmMismatch) => {}
+        other => panic!("a foreign confirm must be refused: {other:?}"),
+    }
+    let done = r
+        .terminate_bulk(
+            admin,
+            TerminateRequest {
+                filter: Some(by_identity("ad:dave")),
+                confirm: Some(confirm),
+                reason: Some("offboarding".into()),
+                ..TerminateRequest::default()
+            },
+        )
+        .await
+        .expect("terminate");
+    assert!(
+        matches!(done, TerminateResponse::Filter { terminated: 12, .. }),
+        "{done:?}"
+    );
+    assert_eq!(
+        live_ids(&env, "ad:dave").await,
+        late,
+        "late sessions survive"
+    );
+    assert_eq!(live_ids(&env, "local:dave").await.len(), 1);
+
+    // `limit`: 25 sessions in calls of 10.
+    for _ in 0..25 {
+        register(&env, admin, request("frank", Domain::ActiveDirectory)).await;
+    }
+    let mut after: Option<String> = None;
+    let mut total = 0;
+    let mut calls = 0;
+    loop {
+        calls += 1;
+        assert!(calls <= 10, "the limited terminate does not finish");
+        let resp = r
+            .terminate_bulk(
+                admin,
+                TerminateRequest {
+                    filter: Some(by_identity("ad:frank")),
+                    limit: Some(10),
+                    after: after.clone(),
+                    ..TerminateRequest::default()
+                },
+            )
+            .await
+            .expect("terminate with limit");
+        let TerminateResponse::Filter {
+            terminated,
+            remaining,
+            next,
+        } = resp
+        else {
+            panic!("a filter terminate answers with counts: {resp:?}");
+        };
+        total += terminated;
+        assert_eq!(remaining, Some(25 - total), "remaining after {total}");
+        match next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(total, 25);
+    assert_eq!(calls, 3);
+    assert!(live_ids(&env, "ad:frank").await.is_empty());
+}
+
+/// A non-admin caller of tenant B can neither read, list nor end tenant A's sessions; a
+/// caller of tenant A can.
+pub async fn tenant_isolation(store: Arc<dyn Store>) {
+    let env = Env::new(store).await;
+    let (r, admin) = (&env.registry, &env.admin);
+    r.create_tenant(admin, "acme").await.expect("tenant");
+    r.create_tenant(admin, "globex").await.expect("tenant");
+    for (name, tenant, role) in [
+        ("op-acme", "acme", Role::Operator),
+        ("op-globex", "globex", Role::Operator),
+        ("svc-globex", "globex", Role::Service),
+    ] {
+        r.create_principal(
+            admin,
+            CreatePrincipal {
+                name: name.into(),
+                password: "password-123".into(),
+                role,
+                tenant: Some(tenant.into()),
+            },
+        )
+        .await
+        .expect("principal");
+    }
+    let a = RegisterRequest {
+        tenant: Some("acme".into()),
+        ..request("alice", Domain::ActiveDirectory)
+    };
+    let (sa, tok_a) = register(&env, admin, a).await;
+    let op_a = login(r, "op-acme", "password-123").await;
+    let op_b = login(r, "op-globex", "password-123").await;
+    let svc_b = login(r, "svc-globex", "password-123").await;
+
+    match r.get(&op_b, &sa.id).await {
+        Err(CoreError::NotFound(_)) => {}
+        other => panic!("tenant B must not read A's session: {other:?}"),
+    }
+    let page = r.list(&op_b, &ListParams::default()).await.expect("list");
+    assert!(page.items.iter().all(|s| s.id != sa.id));
+    let named = ListParams {
+        filter: FilterParams {
+            tenant: Some("acme".into()),
+            ..FilterParams::default()
+        },
+        ..ListParams::default()
+    };
+    assert!(matches!(
+        r.list(&op_b, &named).await,
+        Err(CoreError::NotFound(_))
+    ));
+    let scope_b = EndScope::tenant(op_b.scope());
+    let out = r
+        .terminate_ids(
+            &op_b,
+            &[sa.id.to_string()],
+            BulkMode::BestEffort,
+            None,
+            &scope_b,
+        )
+        .await
+        .expect("terminate_ids");
+    assert_eq!(
+        out.results,
+        vec![item(sa.id.as_str(), Some(ITEM_NOT_FOUND))]
+    );
+    assert!(matches!(
+        r.terminate_one(&op_b, &sa.id, None, scope_b.clone()).await,
+        Err(CoreError::NotFound(_))
+    ));
+    let by_filter = r
+        .terminate_bulk(
+            &op_b,
+            TerminateRequest {
+                filter: Some(by_identity("alice")),
+                ..TerminateRequest::default()
+            },
+        )
+        .await
+        .expect("terminate by filter");
+    assert!(
+        matches!(by_filter, TerminateResponse::Filter { terminated: 0, .. }),
+        "{by_filter:?}"
+    );
+    assert!(r.validate(&svc_b, tok_a.expose()).await.is_err());
+    assert_eq!(state(&env, &sa.id).await, SessionState::Active);
+
+    // Tenant A's own operator sees and ends it.
+    let alice = ListParams {
+        filter: by_identity("alice"),
+        ..ListParams::default()
+    };
+    let page = r.list(&op_a, &alice).await.expect("list");
+    assert_eq!(ids_of(&page.items), vec![sa.id.clone()]);
+    let scope_a = EndScope::tenant(op_a.scope());
+    let ended = r
+        .terminate_one(&op_a, &sa.id, Some("bye".into()), scope_a)
+        .await
+        .expect("terminate_one");
+    assert_eq!(ended.state, SessionState::Terminated);
+    assert_eq!(ended.ended_by.as_deref(), Some("op-acme"));
+}

@@ -139,3 +139,54 @@ impl ServeConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_and_env_override_the_file_which_fills_the_rest() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sessiond.toml");
+        std::fs::write(
+            &path,
+            "listen = \"0.0.0.0:9000\"\ndata_dir = \"/var/lib/sessiond\"\nidle_timeout = \"5m\"\ntrusted_proxies = [\"10.0.0.0/8\"]\n",
+        )
+        .expect("write");
+        let from_flags = ServeConfig {
+            listen: Some("127.0.0.1:0".into()),
+            ..Default::default()
+        };
+        let cfg = from_flags.merge_file(Some(&path)).expect("merge");
+        assert_eq!(cfg.listen(), "127.0.0.1:0");
+        assert_eq!(cfg.data_dir(), PathBuf::from("/var/lib/sessiond"));
+        assert_eq!(cfg.idle_timeout.as_deref(), Some("5m"));
+        assert_eq!(cfg.trusted_proxies, vec!["10.0.0.0/8".to_string()]);
+        assert_eq!(
+            ServeConfig::duration("idle_timeout", &cfg.idle_timeout, Duration::ZERO).expect("dur"),
+            Duration::from_secs(300)
+        );
+    }
+
+    #[test]
+    fn bad_files_are_clear_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "listen = 5\n").expect("write");
+        let err = ServeConfig::default()
+            .merge_file(Some(&path))
+            .expect_err("must fail");
+        assert!(err.to_string().contains("bad.toml"), "{err}");
+        std::fs::write(&path, "colour = \"red\"\n").expect("write");
+        assert!(
+            ServeConfig::default().merge_file(Some(&path)).is_err(),
+            "unknown keys are refused"
+        );
+        let missing = dir.path().join("missing.toml");
+        assert!(
+            ServeConfig::default().merge_file(Some(&missing)).is_err(),
+            "a named file must exist"
+        );
+        assert!(ServeConfig::duration("x", &Some("soon".into()), Duration::ZERO).is_err());
+    }
+}

@@ -292,3 +292,127 @@ async fn https_by_default_with_a_generated_certificate() {
     );
     stop(server);
 }
+
+/// Runs the binary to completion with `stdin` fed; returns (success, stdout, stderr).
+fn run(args: &[&str], data: &Path, stdin: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sessiond"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn online_backup_and_offline_password_reset() {
+    use reqwest::Method;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let http = reqwest::Client::new();
+    let server = start(dir.path(), &["--plain-http"]);
+    let tok = login(&http, &server.base).await;
+    for i in 0..3 {
+        let body = json!({"service":"smb","user":{"name":format!("b{i}")}});
+        let (s, _) = call(
+            &http,
+            &server.base,
+            Method::POST,
+            "/sessions",
+            Some(&tok),
+            Some(body),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    // Backup while the server runs: the copy opens as a store with the same sessions.
+    let copy = dir.path().join("copy.db");
+    let (ok, out, err) = run(&["backup", copy.to_str().expect("utf8")], dir.path(), "");
+    assert!(ok, "backup failed: {out} {err}");
+    let store = sessiond_store_sqlite::SqliteStore::open(&copy).expect("open copy");
+    let smb = sessiond_core::filter::SessionFilter {
+        tenant: Some(sessiond_core::filter::TenantScope::All),
+        service: Some("smb".into()),
+        ..Default::default()
+    };
+    use sessiond_core::Store;
+    assert_eq!(store.count_sessions(&smb).await.expect("count"), 3);
+    drop(store);
+
+    // Reset needs the data dir to itself: refused while the server runs.
+    let (ok, _, err) = run(
+        &["admin", "reset-password", "admin", "--password-stdin"],
+        dir.path(),
+        "new-password-123\n",
+    );
+    assert!(!ok);
+    assert!(err.contains("in use by another sessiond"), "{err}");
+    stop(server);
+    let (ok, out, err) = run(
+        &["admin", "reset-password", "admin", "--password-stdin"],
+        dir.path(),
+        "new-password-123\n",
+    );
+    assert!(ok, "reset failed: {out} {err}");
+    let (ok, _, err) = run(
+        &["admin", "reset-password", "nobody", "--password-stdin"],
+        dir.path(),
+        "new-password-123\n",
+    );
+    assert!(!ok && err.contains("not found"), "{err}");
+
+    let server = start(dir.path(), &["--plain-http"]);
+    let (s, _) = call(
+        &http,
+        &server.base,
+        Method::POST,
+        "/auth/login",
+        None,
+        Some(json!({"username":"admin","password":PW})),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "the old password no longer works"
+    );
+    let (s, _) = call(
+        &http,
+        &server.base,
+        Method::POST,
+        "/auth/login",
+        None,
+        Some(json!({"username":"admin","password":"new-password-123"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    stop(server);
+}
+
+#[test]
+fn shell_completions_are_generated() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sessiond"))
+        .args(["completions", "bash"])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("sessiond") && text.contains("terminate"),
+        "{text}"
+    );
+}

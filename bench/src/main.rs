@@ -1,0 +1,290 @@
+//! sessiond bench harness: starts a release server on loopback, loads sessions through the
+//! API, and prints each figure beside an anchor measured in the same run (DESIGN.md §7).
+//! Figures are printed, never asserted: this is not a test.
+
+use clap::Parser;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Parser, Debug)]
+struct Args {
+    /// Live sessions to load before measuring
+    #[arg(long, default_value_t = 100_000)]
+    sessions: usize,
+    /// Seconds per wrk run
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// wrk connections
+    #[arg(long, default_value_t = 64)]
+    connections: u32,
+    /// List requests timed for the latency percentiles
+    #[arg(long, default_value_t = 2000)]
+    list_requests: usize,
+    /// The server binary (a release build)
+    #[arg(long, default_value = "target/release/sessiond")]
+    server: PathBuf,
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+type Res<T> = Result<T, String>;
+
+fn start(bin: &PathBuf, data: &std::path::Path) -> Res<(Server, String, Duration)> {
+    let t0 = Instant::now();
+    let mut child = Command::new(bin)
+        .args([
+            "serve",
+            "--plain-http",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(data)
+        .env("SESSIOND_ADMIN_PASSWORD", "bench-password")
+        .env("SESSIOND_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    let out = child.stdout.take().ok_or("no stdout")?;
+    let mut line = String::new();
+    BufReader::new(out)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .ok_or(format!("bad readiness line {line:?}"))?
+        .to_string();
+    Ok((Server(child), url, t0.elapsed()))
+}
+
+async fn post(http: &reqwest::Client, url: &str, tok: Option<&str>, body: Value) -> Res<Value> {
+    let mut rb = http.post(url).json(&body);
+    if let Some(t) = tok {
+        rb = rb.bearer_auth(t);
+    }
+    let r = rb.send().await.map_err(|e| e.to_string())?;
+    let status = r.status();
+    let v: Value = r.json().await.map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!("{url}: {status} {v}"));
+    }
+    Ok(v)
+}
+
+/// Registers `n` sessions with `conc` requests in flight; returns their tokens and the rate.
+async fn load(
+    http: &reqwest::Client,
+    base: &str,
+    tok: &str,
+    n: usize,
+    conc: usize,
+) -> Res<(Vec<String>, f64)> {
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..conc {
+        let (http, base, tok, next) = (
+            http.clone(),
+            base.to_string(),
+            tok.to_string(),
+            next.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let body = json!({"service":"smb","node_id":format!("node-{}", i % 8),
+                    "user":{"domain":"ACTIVE_DIRECTORY","name":format!("user{}", i % 5000)},
+                    "originator":format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255),
+                    "share_names":["home"]});
+                let v = post(&http, &format!("{base}/api/v1/sessions"), Some(&tok), body).await?;
+                out.push(v["token"].as_str().ok_or("no token")?.to_string());
+            }
+            Ok::<_, String>(out)
+        }));
+    }
+    let mut tokens = Vec::with_capacity(n);
+    for t in tasks {
+        tokens.extend(t.await.map_err(|e| e.to_string())??);
+    }
+    Ok((tokens, n as f64 / t0.elapsed().as_secs_f64()))
+}
+
+/// Runs wrk and returns its requests/s.
+fn wrk(url: &str, script: Option<&str>, args: &Args, env: &[(&str, &str)]) -> Res<f64> {
+    let mut cmd = Command::new("wrk");
+    cmd.args([
+        "-t2",
+        &format!("-c{}", args.connections),
+        &format!("-d{}s", args.seconds),
+        "--latency",
+    ]);
+    if let Some(s) = script {
+        cmd.args(["-s", s]);
+    }
+    cmd.arg(url).envs(env.iter().copied());
+    let out = cmd
+        .output()
+        .map_err(|e| format!("wrk: {e} (apt-get install wrk)"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let errors = String::from_utf8_lossy(&out.stderr);
+    if errors.lines().count() > 0 {
+        eprintln!(
+            "wrk stderr (first lines): {}",
+            errors.lines().take(3).collect::<Vec<_>>().join(" | ")
+        );
+    }
+    text.lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or(format!("no Requests/sec in wrk output: {text}"))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn rss_mb(pid: u32) -> Option<f64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = s
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let args = Args::parse();
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let (server, base, _) = start(&args.server, dir.path())?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let admin = post(
+        &http,
+        &format!("{base}/api/v1/auth/login"),
+        None,
+        json!({"username":"admin","password":"bench-password"}),
+    )
+    .await?;
+    let admin = admin["token"].as_str().ok_or("no token")?.to_string();
+
+    println!(
+        "loading {} sessions through POST /api/v1/sessions …",
+        args.sessions
+    );
+    let (tokens, reg_rate) = load(&http, &base, &admin, args.sessions, 32).await?;
+    let tok_file = dir.path().join("tokens.txt");
+    std::fs::File::create(&tok_file)
+        .and_then(|mut f| f.write_all(tokens.join("\n").as_bytes()))
+        .map_err(|e| e.to_string())?;
+
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/validate.lua");
+    let healthz = wrk(&format!("{base}/healthz"), None, &args, &[])?;
+    let validate = wrk(
+        &base,
+        Some(script),
+        &args,
+        &[
+            ("BENCH_TOKENS", tok_file.to_str().ok_or("path")?),
+            ("BENCH_AUTH", &admin),
+        ],
+    )?;
+
+    // List latency: one page of 100 by identity, sequential requests, client-side timing.
+    let mut lat = Vec::with_capacity(args.list_requests);
+    for i in 0..args.list_requests {
+        let url = format!(
+            "{base}/api/v1/sessions?identity=ad:user{}&limit=100",
+            i % 5000
+        );
+        let t0 = Instant::now();
+        let r = http
+            .get(&url)
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let ok = r.status().is_success();
+        let _ = r.bytes().await;
+        lat.push(t0.elapsed());
+        if !ok {
+            return Err(format!("list failed: {url}"));
+        }
+    }
+    lat.sort();
+    let rss = rss_mb(server.0.id());
+    drop(server);
+    let (server, _, ready) = start(&args.server, dir.path())?;
+    drop(server);
+
+    println!();
+    println!(
+        "sessiond bench — {} live sessions, SQLite, plain HTTP on loopback, wrk -t2 -c{} -d{}s",
+        args.sessions, args.connections, args.seconds
+    );
+    println!(
+        "{:<44} {:>14} {:>14} {:>8}",
+        "figure", "value", "anchor", "ratio"
+    );
+    println!(
+        "{:<44} {:>12.0}/s {:>12.0}/s {:>8.2}",
+        "validate (uniform tokens) vs own /healthz",
+        validate,
+        healthz,
+        validate / healthz
+    );
+    println!(
+        "{:<44} {:>12.0}/s {:>14} {:>8}",
+        "register (32 in flight, one client)", reg_rate, "-", "-"
+    );
+    println!(
+        "{:<44} {:>11.2} ms {:>14} {:>8}",
+        "list page of 100 by identity, p50",
+        percentile(&lat, 0.50).as_secs_f64() * 1e3,
+        "-",
+        "-"
+    );
+    println!(
+        "{:<44} {:>11.2} ms {:>14} {:>8}",
+        "list page of 100 by identity, p99",
+        percentile(&lat, 0.99).as_secs_f64() * 1e3,
+        "-",
+        "-"
+    );
+    if let Some(r) = rss {
+        println!(
+            "{:<44} {:>11.0} MB {:>14} {:>8}",
+            "server RSS after the run", r, "-", "-"
+        );
+    }
+    println!(
+        "{:<44} {:>11.0} ms {:>14} {:>8}",
+        "restart to ready",
+        ready.as_secs_f64() * 1e3,
+        "-",
+        "-"
+    );
+    Ok(())
+}

@@ -22,7 +22,7 @@ pub struct ServeConfig {
     #[serde(default)]
     pub store: Option<String>,
     /// Serve plain HTTP instead of HTTPS (tests, or behind a TLS-terminating proxy)
-    #[arg(long, env = "SESSIOND_PLAIN_HTTP")]
+    #[arg(long, env = "SESSIOND_PLAIN_HTTP", value_parser = clap::builder::BoolishValueParser::new())]
     #[serde(default)]
     pub plain_http: bool,
     /// PEM certificate chain (with --tls-key); default: a self-signed one in the data dir

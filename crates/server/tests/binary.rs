@@ -416,3 +416,110 @@ fn shell_completions_are_generated() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn generated_admin_password_is_shown_once_and_no_secret_reaches_the_log() {
+    use reqwest::Method;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log_path = dir.path().join("stderr.log");
+    let data = dir.path().join("data");
+    let server = start_logged(&data, &log_path);
+    let stderr = std::fs::read_to_string(&log_path).expect("read log");
+    let pw = stderr
+        .lines()
+        .find_map(|l| l.split("generated password: ").nth(1))
+        .unwrap_or_else(|| panic!("no generated password on stderr: {stderr}"))
+        .trim()
+        .to_string();
+    assert!(pw.len() >= 16, "a strong generated password");
+
+    let http = reqwest::Client::new();
+    let (s, v) = call(
+        &http,
+        &server.base,
+        Method::POST,
+        "/auth/login",
+        None,
+        Some(json!({"username":"admin","password":pw})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let tok = v["token"].as_str().expect("token").to_string();
+    let (_, v) = call(
+        &http,
+        &server.base,
+        Method::POST,
+        "/sessions",
+        Some(&tok),
+        Some(json!({"service":"smb","user":{"name":"x"}})),
+    )
+    .await;
+    let session_tok = v["token"].as_str().expect("token").to_string();
+    let (s, _) = call(
+        &http,
+        &server.base,
+        Method::POST,
+        "/sessions/validate",
+        Some(&tok),
+        Some(json!({"token": session_tok})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = call(
+        &http,
+        &server.base,
+        Method::GET,
+        "/sessions",
+        Some("bogus.token"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    stop(server);
+
+    // A restart does not print a password again: it was shown once.
+    let log2 = dir.path().join("stderr2.log");
+    stop(start_logged(&data, &log2));
+    let second = std::fs::read_to_string(&log2).expect("read log");
+    assert!(!second.contains("generated password"), "{second}");
+
+    let log = std::fs::read_to_string(&log_path).expect("read log");
+    let verifier = |t: &str| t.split('.').nth(1).unwrap_or(t).to_string();
+    for secret in [verifier(&tok), verifier(&session_tok)] {
+        assert!(!log.contains(&secret), "a token reached the log");
+    }
+    assert_eq!(
+        log.matches(&pw).count(),
+        1,
+        "the password appears exactly once, in the bootstrap notice"
+    );
+    assert!(!log.contains("argon2id"), "no password hash in the log");
+}
+
+/// Starts a plain-HTTP server with trace logging and no preset admin password, stderr to `log`.
+fn start_logged(data: &Path, log: &Path) -> Server {
+    let file = std::fs::File::create(log).expect("log file");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sessiond"))
+        .args([
+            "serve",
+            "--plain-http",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(data)
+        .env_remove("SESSIOND_ADMIN_PASSWORD")
+        .env("SESSIOND_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(file))
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("line");
+    Server {
+        child,
+        base: line.trim().trim_start_matches("listening on ").to_string(),
+    }
+}

@@ -29,7 +29,7 @@ pub struct ClientOpts {
     #[arg(long, global = true, env = "SESSIOND_SERVER")]
     pub server: Option<String>,
     /// Accept a self-signed server certificate
-    #[arg(long, global = true, env = "SESSIOND_INSECURE")]
+    #[arg(long, global = true, env = "SESSIOND_INSECURE", value_parser = clap::builder::BoolishValueParser::new())]
     pub insecure: bool,
 }
 

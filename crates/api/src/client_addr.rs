@@ -1,6 +1,8 @@
 //! The client's address: the socket peer, or `X-Forwarded-For` when the peer is a trusted proxy.
 
-use axum::extract::ConnectInfo;
+use crate::AppState;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header;
 use axum::http::request::Parts;
 use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
@@ -29,4 +31,28 @@ pub fn client_ip(parts: &Parts, trusted: &[IpNet]) -> Option<IpAddr> {
         }
     }
     Some(peer)
+}
+
+/// Where a login came from: client address and user agent.
+pub struct Origin {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Origin {
+    // Never fails: a missing peer address is simply unknown.
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        st: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Origin {
+            ip: client_ip(parts, &st.trusted_proxies).map(|ip| ip.to_string()),
+            user_agent: parts
+                .headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.chars().take(512).collect()),
+        })
+    }
 }

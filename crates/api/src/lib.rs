@@ -6,7 +6,9 @@ pub mod extract;
 pub mod health;
 pub mod metrics_layer;
 pub mod native;
+pub mod qumulo;
 pub mod state;
+pub mod vsphere;
 
 pub use state::AppState;
 
@@ -47,6 +49,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .nest("/api/v1", native::router())
+        .nest("/v1", qumulo::router())
+        .nest("/sdk/vim25/{release}", vsphere::router())
         .merge(docs())
         .fallback(native::error::not_found_fallback)
         .layer(

@@ -47,6 +47,7 @@ pub fn cases() -> Vec<Case> {
         case!(writes::sweeper_primitives),
         case!(registry::timeouts_with_manual_clock),
         case!(registry::terminate_modes),
+        case!(registry::refuse_own_session),
         case!(registry::terminate_bulk_by_filter),
         case!(registry::tenant_isolation),
         case!(admin::tenants_basics),

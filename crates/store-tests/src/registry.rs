@@ -20,6 +20,7 @@ const MIN: Duration = Duration::from_secs(60);
 /// Per-item codes of a bulk terminate (DESIGN.md §4).
 const ITEM_NOT_FOUND: &str = "session_not_found";
 const ITEM_NOT_ATTEMPTED: &str = "not_attempted";
+const ITEM_OWN_SESSION: &str = "own_session";
 
 fn request(name: &str, domain: Domain) -> RegisterRequest {
     RegisterRequest {
@@ -160,7 +161,7 @@ pub async fn terminate_modes(store: Arc<dyn Store>) {
         let mut raw: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
         raw.insert(2, bad.clone());
         let out = r
-            .terminate_ids(admin, &raw, mode, Some("test".into()), &scope)
+            .terminate_ids(admin, &raw, mode, Some("test".into()), &scope, false)
             .await
             .expect("terminate_ids");
         let (want, ended): (Vec<ItemResult>, [bool; 4]) = match mode {
@@ -211,6 +212,44 @@ pub async fn terminate_modes(store: Arc<dyn Store>) {
             assert_eq!(st, want, "{mode:?}: session {id}");
         }
     }
+}
+
+/// vSphere's rule, kept in core: the caller's own login session is refused at its place in
+/// a sequential list (earlier ones stay ended, later ones untouched), and refuses the whole
+/// request in the other modes.
+pub async fn refuse_own_session(store: Arc<dyn Store>) {
+    let env = Env::new(store).await;
+    let (r, admin) = (&env.registry, &env.admin);
+    let scope = EndScope::tenant(admin.scope());
+    let (a, _) = register(&env, admin, request("own-a", Domain::Local)).await;
+    let (b, _) = register(&env, admin, request("own-b", Domain::Local)).await;
+    let own = admin.session_id.to_string();
+    let raw = vec![a.id.to_string(), own.clone(), b.id.to_string()];
+    let out = r
+        .terminate_ids(admin, &raw, BulkMode::BestEffort, None, &scope, true)
+        .await
+        .expect("terminate_ids");
+    assert_eq!(
+        out.terminated, 0,
+        "best_effort with the own session ends nothing"
+    );
+    assert_eq!(out.results[1], item(&own, Some(ITEM_OWN_SESSION)));
+    assert_eq!(state(&env, &a.id).await, SessionState::Active);
+    let out = r
+        .terminate_ids(admin, &raw, BulkMode::StopOnError, None, &scope, true)
+        .await
+        .expect("terminate_ids");
+    assert_eq!(
+        out.results,
+        vec![
+            item(&raw[0], None),
+            item(&own, Some(ITEM_OWN_SESSION)),
+            item(&raw[2], Some(ITEM_NOT_ATTEMPTED)),
+        ]
+    );
+    assert_eq!(state(&env, &a.id).await, SessionState::Terminated);
+    assert_eq!(state(&env, &admin.session_id).await, SessionState::Active);
+    assert_eq!(state(&env, &b.id).await, SessionState::Active);
 }
 
 fn by_identity(identity: &str) -> FilterParams {
@@ -423,6 +462,7 @@ pub async fn tenant_isolation(store: Arc<dyn Store>) {
             BulkMode::BestEffort,
             None,
             &scope_b,
+            false,
         )
         .await
         .expect("terminate_ids");

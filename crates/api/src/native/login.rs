@@ -2,11 +2,11 @@
 
 use super::error::ApiResult;
 use super::Authed;
-use crate::client_addr::client_ip;
+use crate::client_addr::Origin;
 use crate::extract::Json as Body;
 use crate::AppState;
-use axum::extract::{FromRequest, FromRequestParts, Request, State};
-use axum::http::{header, StatusCode};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::StatusCode;
 use axum::Json;
 #[allow(unused_imports)]
 use sessiond_core::wire::ErrorBody;
@@ -14,29 +14,6 @@ use sessiond_core::wire::{LoginRequest, LoginResponse, WhoAmI};
 use sessiond_core::{LoginInfo, Privilege, SERVICE_SESSIOND};
 
 use super::ApiError;
-
-/// Where a login came from: client address and user agent.
-pub struct Origin {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
-
-impl FromRequestParts<AppState> for Origin {
-    type Rejection = ApiError;
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        st: &AppState,
-    ) -> Result<Self, ApiError> {
-        Ok(Origin {
-            ip: client_ip(parts, &st.trusted_proxies).map(|ip| ip.to_string()),
-            user_agent: parts
-                .headers
-                .get(header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .map(|s| s.chars().take(512).collect()),
-        })
-    }
-}
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest, responses((status = 200, body = LoginResponse), (status = 401, description = "invalid credentials", body = ErrorBody), (status = 429, description = "too many failed logins", body = ErrorBody)))]
 pub async fn login(

@@ -11,7 +11,7 @@ mod terminate;
 pub use auth::{Caller, LoginInfo};
 pub use filters::{build_filter, canonical_filter};
 pub use maintenance::SweepReport;
-pub use terminate::BulkEnd;
+pub use terminate::{BulkEnd, ITEM_ENDED, ITEM_NOT_ATTEMPTED, ITEM_NOT_FOUND, ITEM_OWN_SESSION};
 
 use crate::domain::{SessionId, Tenant, TenantId};
 use crate::error::{CoreError, CoreResult};

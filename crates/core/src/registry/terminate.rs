@@ -13,6 +13,8 @@ use crate::wire::{ItemResult, TerminateRequest, TerminateResponse};
 pub const ITEM_NOT_FOUND: &str = "session_not_found";
 pub const ITEM_ENDED: &str = "session_ended";
 pub const ITEM_NOT_ATTEMPTED: &str = "not_attempted";
+/// The caller's own login session, when the dialect refuses it (vSphere: use Logout).
+pub const ITEM_OWN_SESSION: &str = "own_session";
 
 /// Outcome of a sequential terminate (vSphere semantics): how many ended before the stop.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,7 +111,8 @@ impl Registry {
 
     /// Ends explicit ids in the given mode. `scope` limits what may be ended (tenant and, for
     /// vendor dialects, service); anything outside it counts as not found. Malformed ids are
-    /// not found too. `own_session` is refused by the caller's dialect before this is called.
+    /// not found too. With `refuse_own`, the caller's own login session is an item failure
+    /// (`own_session`) at its place in the list, as vSphere's TerminateSession requires.
     pub async fn terminate_ids(
         &self,
         caller: &Caller,
@@ -117,6 +120,7 @@ impl Registry {
         mode: BulkMode,
         reason: Option<String>,
         scope: &EndScope,
+        refuse_own: bool,
     ) -> CoreResult<BulkEnd> {
         caller.require(Privilege::SessionsTerminate)?;
         if raw_ids.len() > self.cfg.max_bulk_ids {
@@ -127,11 +131,44 @@ impl Registry {
         }
         let end = self.end_info(caller, reason)?;
         let parsed: Vec<Option<SessionId>> = raw_ids.iter().map(|s| SessionId::parse(s)).collect();
+        let own = |id: &Option<SessionId>| refuse_own && id.as_ref() == Some(&caller.session_id);
+        if parsed.iter().any(own) && mode != BulkMode::StopOnError {
+            // Without sequential semantics there is no "before" to keep: refuse the request
+            // as a whole, ending nothing.
+            let results = raw_ids
+                .iter()
+                .zip(&parsed)
+                .map(|(r, p)| {
+                    if own(p) {
+                        ItemResult {
+                            id: r.clone(),
+                            ok: false,
+                            error: Some(ITEM_OWN_SESSION.into()),
+                        }
+                    } else {
+                        not_attempted(r)
+                    }
+                })
+                .collect();
+            return Ok(BulkEnd {
+                results,
+                terminated: 0,
+            });
+        }
         let mut results = Vec::with_capacity(raw_ids.len());
         let mut terminated = 0u64;
         match mode {
             BulkMode::StopOnError => {
                 for (i, id) in parsed.iter().enumerate() {
+                    if own(id) {
+                        results.push(ItemResult {
+                            id: raw_ids[i].clone(),
+                            ok: false,
+                            error: Some(ITEM_OWN_SESSION.into()),
+                        });
+                        results.extend(raw_ids[i + 1..].iter().map(|r| not_attempted(r)));
+                        break;
+                    }
                     let outcome = match id {
                         None => EndOutcome::NotFound,
                         Some(id) => {
@@ -250,7 +287,7 @@ impl Registry {
                 }
                 let scope = EndScope::tenant(caller.scope());
                 let r = self
-                    .terminate_ids(caller, ids, req.mode, req.reason, &scope)
+                    .terminate_ids(caller, ids, req.mode, req.reason, &scope, false)
                     .await?;
                 Ok(TerminateResponse::Ids {
                     terminated: r.terminated,

@@ -131,15 +131,11 @@ impl Store for SqliteStore {
     }
 
     async fn get_session(&self, id: &SessionId) -> StoreResult<Option<Session>> {
-        let id = id.clone();
-        self.readers.run(move |c| read::get_session(c, &id)).await
+        self.readers.run_point(|c| read::get_session(c, id))
     }
 
     async fn get_session_auth(&self, id: &SessionId) -> StoreResult<Option<(Session, TokenHash)>> {
-        let id = id.clone();
-        self.readers
-            .run(move |c| read::get_session_auth(c, &id))
-            .await
+        self.readers.run_point(|c| read::get_session_auth(c, id))
     }
 
     async fn update_live(&self, s: &Session, expires_at: Option<Timestamp>) -> StoreResult<()> {
@@ -226,14 +222,11 @@ impl Store for SqliteStore {
     }
 
     async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>> {
-        let name = name.to_string();
-        self.readers
-            .run(move |c| read::tenant_by_name(c, &name))
-            .await
+        self.readers.run_point(|c| read::tenant_by_name(c, name))
     }
 
     async fn tenant_by_id(&self, id: TenantId) -> StoreResult<Option<Tenant>> {
-        self.readers.run(move |c| read::tenant_by_id(c, id)).await
+        self.readers.run_point(|c| read::tenant_by_id(c, id))
     }
 
     async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
@@ -245,10 +238,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_principal(&self, name: &str) -> StoreResult<Option<Principal>> {
-        let name = name.to_string();
-        self.readers
-            .run(move |c| read::get_principal(c, &name))
-            .await
+        self.readers.run_point(|c| read::get_principal(c, name))
     }
 
     async fn list_principals(&self, scope: &TenantScope) -> StoreResult<Vec<Principal>> {

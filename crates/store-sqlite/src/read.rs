@@ -53,6 +53,20 @@ impl ReadPool {
         }
     }
 
+    /// Runs a point read (one primary-key or unique-index lookup) on the calling thread.
+    /// Such a read takes microseconds on a cached page, less than the hand-off to a blocking
+    /// thread would cost, and it is the validate/authenticate hot path; anything that may
+    /// scan goes through [`run`](Self::run) instead.
+    pub(crate) fn run_point<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&Connection) -> StoreResult<T>,
+    {
+        let conn = self.take()?;
+        let r = f(&conn);
+        self.give_back(conn);
+        r
+    }
+
     /// Runs `f` with a read connection on a blocking thread; at most [`MAX_READERS`] at once
     /// so that a burst of reads cannot open unbounded connections.
     pub(crate) async fn run<T, F>(self: &Arc<Self>, f: F) -> StoreResult<T>

@@ -1,0 +1,184 @@
+//! Qumulo's error body `{module, error_class, description, stack, user_visible}` and its HTTP
+//! codes: the one place where core errors and request rejections become Qumulo answers.
+//!
+//! `qq` parses every error body as JSON and prints `Error <code>: <error_class>: <description>`,
+//! so even the framework's own rejections (unknown route, wrong method, 413, 415) come here.
+
+use crate::extract::BodyError;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use sessiond_core::{CoreError, StoreError};
+
+/// The `module` of every error body: Qumulo names the server component that raised it.
+const MODULE: &str = "sessiond.qumulo";
+
+#[derive(Debug, thiserror::Error)]
+pub enum QumuloError {
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    #[error(transparent)]
+    Body(#[from] BodyError),
+    /// Input the dialect itself refuses (query parameters, the close body's shape).
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    RouteNotFound(String),
+    #[error("method not allowed on this endpoint")]
+    MethodNotAllowed,
+}
+
+impl From<StoreError> for QumuloError {
+    fn from(e: StoreError) -> Self {
+        QumuloError::Core(CoreError::Store(e))
+    }
+}
+
+/// Qumulo's error body (seen in `qumulo.lib.request.RequestError`).
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    pub module: &'static str,
+    pub error_class: &'static str,
+    pub description: String,
+    pub stack: Vec<String>,
+    pub user_visible: bool,
+}
+
+/// Qumulo's `http_*` error class of a status. Qumulo has no 422: invalid values are 400.
+fn class_of(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "http_bad_request",
+        StatusCode::UNAUTHORIZED => "http_unauthorized",
+        StatusCode::FORBIDDEN => "http_forbidden",
+        StatusCode::NOT_FOUND => "http_not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "http_method_not_allowed",
+        StatusCode::CONFLICT => "http_conflict",
+        StatusCode::PAYLOAD_TOO_LARGE => "http_request_entity_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "http_unsupported_media_type",
+        StatusCode::TOO_MANY_REQUESTS => "http_too_many_requests",
+        StatusCode::SERVICE_UNAVAILABLE => "http_service_unavailable",
+        _ => "http_internal_server_error",
+    }
+}
+
+impl QumuloError {
+    /// Status and description shown to the client.
+    fn parts(&self) -> (StatusCode, String) {
+        match self {
+            QumuloError::Core(e) => {
+                let status = match e {
+                    CoreError::Unauthenticated | CoreError::InvalidCredentials => {
+                        StatusCode::UNAUTHORIZED
+                    }
+                    CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
+                    CoreError::NotFound(_) | CoreError::Store(StoreError::NotFound) => {
+                        StatusCode::NOT_FOUND
+                    }
+                    CoreError::SessionEnded(_)
+                    | CoreError::Conflict(_)
+                    | CoreError::ConfirmMismatch
+                    | CoreError::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
+                    CoreError::BadRequest(_) | CoreError::Invalid { .. } => StatusCode::BAD_REQUEST,
+                    CoreError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+                    CoreError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+                    CoreError::Store(StoreError::Internal(_)) | CoreError::Internal(_) => {
+                        StatusCode::INTERNAL_SERVER_ERROR
+                    }
+                };
+                let description = match status {
+                    // Details of internal failures go to the log, not to the client.
+                    StatusCode::SERVICE_UNAVAILABLE => {
+                        tracing::error!(error = %e, "qumulo request failed");
+                        "the store is unavailable; retry shortly".to_string()
+                    }
+                    s if s.is_server_error() => {
+                        tracing::error!(error = %e, "qumulo request failed");
+                        "internal error".to_string()
+                    }
+                    StatusCode::UNAUTHORIZED if matches!(e, CoreError::Unauthenticated) => {
+                        // qq shows this and the user knows what to do next.
+                        "Need to log in first to establish credentials.".to_string()
+                    }
+                    _ => e.to_string(),
+                };
+                (status, description)
+            }
+            QumuloError::Body(b) => {
+                let status = match b {
+                    BodyError::Syntax(_) | BodyError::Read(_) | BodyError::Data(_) => {
+                        StatusCode::BAD_REQUEST
+                    }
+                    BodyError::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    BodyError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                };
+                (status, b.to_string())
+            }
+            QumuloError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
+            QumuloError::RouteNotFound(m) => (StatusCode::NOT_FOUND, m.clone()),
+            QumuloError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, self.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for QumuloError {
+    fn into_response(self) -> Response {
+        let (status, description) = self.parts();
+        let body = ErrorBody {
+            module: MODULE,
+            error_class: class_of(status),
+            description,
+            stack: Vec::new(),
+            user_visible: true,
+        };
+        let mut resp = (status, axum::Json(body)).into_response();
+        let h = resp.headers_mut();
+        match &self {
+            QumuloError::Core(CoreError::Unauthenticated | CoreError::InvalidCredentials) => {
+                h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            QumuloError::Core(CoreError::RateLimited { retry_after_secs }) => {
+                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    h.insert(header::RETRY_AFTER, v);
+                }
+            }
+            QumuloError::Core(CoreError::Store(StoreError::Unavailable(_))) => {
+                h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        resp
+    }
+}
+
+/// Unknown paths under `/v1`. The list lives at `/v1/smb/sessions/` (with the slash qq
+/// sends); the path without it gets a hint rather than a bare 404.
+pub async fn not_found_fallback(uri: axum::extract::OriginalUri) -> QumuloError {
+    let path = uri.path();
+    let hint = if path == "/v1/smb/sessions" {
+        " (the SMB sessions list is /v1/smb/sessions/)"
+    } else {
+        ""
+    };
+    QumuloError::RouteNotFound(format!("no such endpoint: {path}{hint}"))
+}
+
+pub async fn method_not_allowed_fallback() -> QumuloError {
+    QumuloError::MethodNotAllowed
+}
+
+pub type QumuloResult<T> = Result<T, QumuloError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_values_are_400_as_qumulo_has_no_422() {
+        let e = QumuloError::Core(CoreError::invalid("limit", "x"));
+        assert_eq!(e.parts().0, StatusCode::BAD_REQUEST);
+        let e = QumuloError::Body(BodyError::Data("x".into()));
+        assert_eq!(e.parts().0, StatusCode::BAD_REQUEST);
+        let e = QumuloError::Body(BodyError::TooLarge);
+        assert_eq!(class_of(e.parts().0), "http_request_entity_too_large");
+    }
+}

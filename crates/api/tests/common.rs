@@ -32,12 +32,15 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut AppState)) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = SqliteStore::open(&dir.path().join("t.db")).expect("open store");
     let clock = Arc::new(ManualClock::at_default());
-    let registry = Arc::new(Registry::new(
-        Arc::new(store) as Arc<dyn Store>,
-        clock.clone(),
-        RegistryConfig::default(),
-        ConfirmKey::random().expect("rng"),
-    ));
+    let registry = Arc::new(
+        Registry::new(
+            Arc::new(store) as Arc<dyn Store>,
+            clock.clone(),
+            RegistryConfig::default(),
+            ConfirmKey::random().expect("rng"),
+        )
+        .with_seal_key(sessiond_core::secretbox::SealKey::new([7; 32])),
+    );
     registry
         .bootstrap(Some(ADMIN_PW.into()))
         .await

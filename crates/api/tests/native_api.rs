@@ -1103,3 +1103,111 @@ async fn health_and_readiness() {
         .expect("send");
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn access_keys_are_shown_once_listed_without_secrets_and_admin_only() {
+    let app = spawn().await;
+    app.tenant("acme").await;
+    let op = app.principal("dds-op", "operator", Some("acme")).await;
+    let (s, v) = app
+        .call(
+            Method::POST,
+            "/principals/dds-op/access-keys",
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let ak = v["access_key"].as_str().expect("ak").to_string();
+    let sk = v["secret_key"].as_str().expect("sk").to_string();
+    assert_eq!((ak.len(), sk.len()), (20, 40));
+    let (s, v) = app
+        .call(
+            Method::GET,
+            "/principals/dds-op/access-keys",
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["items"][0]["access_key"], ak.as_str());
+    assert!(
+        !v.to_string().contains(&sk),
+        "a listing never shows the secret"
+    );
+    // Only admins manage keys; an unknown principal is 404.
+    let (s, v) = app
+        .call(
+            Method::POST,
+            "/principals/dds-op/access-keys",
+            Some(&op),
+            None,
+        )
+        .await;
+    assert_eq!((s, code(&v)), (StatusCode::FORBIDDEN, "forbidden"));
+    let (s, v) = app
+        .call(
+            Method::GET,
+            "/principals/ghost/access-keys",
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::NOT_FOUND, "principal_not_found")
+    );
+    // The registry resolves the key to its principal and secret (what a signed request needs).
+    let (caller, secret) = app.registry.access_key_caller(&ak).await.expect("resolves");
+    assert_eq!(
+        (caller.principal.as_str(), secret.as_slice()),
+        ("dds-op", sk.as_bytes())
+    );
+    let (s, _) = app
+        .call(
+            Method::POST,
+            "/principals/dds-op/access-keys",
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = app
+        .call(
+            Method::POST,
+            "/principals/dds-op/access-keys",
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::CONFLICT, "conflict"),
+        "at most two keys"
+    );
+    let (s, _) = app
+        .call(
+            Method::DELETE,
+            &format!("/principals/dds-op/access-keys/{ak}"),
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = app
+        .call(
+            Method::DELETE,
+            &format!("/principals/dds-op/access-keys/{ak}"),
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::NOT_FOUND, "access_key_not_found")
+    );
+    assert!(
+        app.registry.access_key_caller(&ak).await.is_err(),
+        "a deleted key no longer signs"
+    );
+}

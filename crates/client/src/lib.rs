@@ -10,6 +10,7 @@ pub use error::ClientError;
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use sessiond_core::registry::{AccessKeyView, NewAccessKey};
 use sessiond_core::wire::{
     CreatePrincipal, CreateTenant, EndRequest, ErrorBody, ListParams, LoginRequest, LoginResponse,
     PrincipalView, RegisterRequest, RegisterResponse, SessionPage, SessionPatch, TerminateRequest,
@@ -260,6 +261,38 @@ impl Client {
     ) -> Result<PrincipalView, ClientError> {
         self.send_json(Method::PATCH, &["principals", name], Some(req))
             .await
+    }
+
+    /// `POST /principals/{name}/access-keys`: a new key; its secret is in this answer only.
+    pub async fn create_access_key(&self, name: &str) -> Result<NewAccessKey, ClientError> {
+        self.send_json(
+            Method::POST,
+            &["principals", name, "access-keys"],
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// `GET /principals/{name}/access-keys` (never secrets).
+    pub async fn list_access_keys(&self, name: &str) -> Result<Vec<AccessKeyView>, ClientError> {
+        let page: Items<AccessKeyView> = self
+            .send_json(
+                Method::GET,
+                &["principals", name, "access-keys"],
+                None::<&()>,
+            )
+            .await?;
+        Ok(page.items)
+    }
+
+    /// `DELETE /principals/{name}/access-keys/{key}`.
+    pub async fn delete_access_key(&self, name: &str, key: &str) -> Result<(), ClientError> {
+        self.send_empty(
+            Method::DELETE,
+            &["principals", name, "access-keys", key],
+            None::<&()>,
+        )
+        .await
     }
 
     // ---- plumbing ----

@@ -386,6 +386,27 @@ impl fmt::Debug for Principal {
     }
 }
 
+/// An access key of a principal (AK/SK request signing, DDS dialect). The secret is kept
+/// only sealed (see `secretbox`); it is shown once, when the key is created.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessKey {
+    pub access_key: String,
+    pub principal: String,
+    pub tenant_id: TenantId,
+    pub created_at: Timestamp,
+    pub sealed_secret: Vec<u8>,
+}
+
+impl fmt::Debug for AccessKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessKey")
+            .field("access_key", &self.access_key)
+            .field("principal", &self.principal)
+            .field("tenant_id", &self.tenant_id)
+            .finish_non_exhaustive()
+    }
+}
+
 /// One audit record: who did what to which resource, when and from where.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {

@@ -54,6 +54,7 @@ impl CoreError {
             CoreError::NotFound("session") => "session_not_found",
             CoreError::NotFound("tenant") => "tenant_not_found",
             CoreError::NotFound("principal") => "principal_not_found",
+            CoreError::NotFound("access key") => "access_key_not_found",
             CoreError::NotFound(_) => "not_found",
             CoreError::SessionEnded(_) => "session_ended",
             CoreError::Conflict(_) => "conflict",

@@ -8,6 +8,7 @@ pub mod ids;
 pub mod password;
 pub mod registry;
 pub mod rules;
+pub mod secretbox;
 pub mod store;
 pub mod time;
 pub mod token;

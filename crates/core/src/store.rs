@@ -1,7 +1,8 @@
 //! The `Store` trait: the only way to persistence. Backends store; rules live in core.
 
 use crate::domain::{
-    AuditRecord, Principal, Session, SessionId, SessionKind, SessionState, Tenant, TenantId,
+    AccessKey, AuditRecord, Principal, Session, SessionId, SessionKind, SessionState, Tenant,
+    TenantId,
 };
 use crate::filter::{ListQuery, Page, SessionFilter, TenantScope};
 use crate::time::Timestamp;
@@ -149,6 +150,16 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces role, password hash and disabled flag; `NotFound` when absent.
     async fn update_principal(&self, p: &Principal) -> StoreResult<()>;
     async fn count_principals(&self) -> StoreResult<u64>;
+
+    /// `Conflict` when the access key id exists.
+    async fn create_access_key(&self, k: &AccessKey) -> StoreResult<()>;
+    async fn get_access_key(&self, access_key: &str) -> StoreResult<Option<AccessKey>>;
+    /// A principal's keys, oldest first.
+    async fn list_access_keys(&self, principal: &str) -> StoreResult<Vec<AccessKey>>;
+    /// Whether a key was deleted.
+    async fn delete_access_key(&self, access_key: &str) -> StoreResult<bool>;
+    /// Deletes every key of a principal (it was disabled); returns how many.
+    async fn delete_access_keys_of(&self, principal: &str) -> StoreResult<u64>;
 
     async fn append_audit(&self, records: &[AuditRecord]) -> StoreResult<()>;
     /// Newest first.

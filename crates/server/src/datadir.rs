@@ -76,7 +76,18 @@ impl DataDir {
     /// The 32-byte key that MACs dry-run confirm tokens, created once (mode 0600) so that a
     /// confirm survives a restart.
     pub fn confirm_key(&self) -> Result<[u8; 32], DataDirError> {
-        let p = self.path.join("confirm.key");
+        self.secret_file("confirm.key")
+    }
+
+    /// The 32-byte key that seals access-key secrets; kept apart from the database, so a
+    /// copy of the database alone yields no usable secret.
+    pub fn seal_key(&self) -> Result<[u8; 32], DataDirError> {
+        self.secret_file("access-keys.key")
+    }
+
+    /// A 32-byte random secret in the data dir, created once with mode 0600.
+    fn secret_file(&self, name: &str) -> Result<[u8; 32], DataDirError> {
+        let p = self.path.join(name);
         match std::fs::read(&p) {
             Ok(b) if b.len() == 32 => {
                 let mut k = [0u8; 32];
@@ -115,6 +126,9 @@ mod tests {
         );
         let k1 = first.confirm_key().expect("key");
         assert_eq!(first.confirm_key().expect("key again"), k1);
+        let s1 = first.seal_key().expect("seal key");
+        assert_ne!(s1, k1, "each secret file is its own key");
+        assert_eq!(first.seal_key().expect("seal key again"), s1);
         drop(first);
         assert!(DataDir::open(dir.path()).is_ok());
     }

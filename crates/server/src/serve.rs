@@ -72,12 +72,15 @@ pub async fn run(cfg: ServeConfig) -> Result<(), ServeError> {
     let data = DataDir::open(&cfg.data_dir())?;
     let store = open_store(cfg.store.as_deref(), &data)?;
     let confirm = ConfirmKey::new(data.confirm_key()?);
-    let registry = Arc::new(Registry::new(
-        store.clone() as Arc<dyn Store>,
-        Arc::new(SystemClock),
-        registry_config(&cfg)?,
-        confirm,
-    ));
+    let registry = Arc::new(
+        Registry::new(
+            store.clone() as Arc<dyn Store>,
+            Arc::new(SystemClock),
+            registry_config(&cfg)?,
+            confirm,
+        )
+        .with_seal_key(sessiond_core::secretbox::SealKey::new(data.seal_key()?)),
+    );
     let admin_pw = std::env::var("SESSIOND_ADMIN_PASSWORD").ok();
     if let Some(pw) = registry
         .bootstrap(admin_pw)

@@ -352,6 +352,23 @@ fn cli_manages_sessions_end_to_end() {
         "{page}"
     );
 
+    // Access keys: the secret is printed once at creation and never listed.
+    let created = cli.json(&["access-keys", "create", "admin", "--json"]);
+    let ak = created["access_key"]
+        .as_str()
+        .expect("access_key")
+        .to_string();
+    let sk = created["secret_key"]
+        .as_str()
+        .expect("secret_key")
+        .to_string();
+    let listed = cli.ok(&["access-keys", "list", "admin"]);
+    assert!(listed.contains(&ak) && !listed.contains(&sk), "{listed}");
+    let out = cli.ok(&["access-keys", "delete", "admin", &ak]);
+    assert!(out.contains("deleted"), "{out}");
+    let listed = cli.json(&["access-keys", "list", "admin", "--json"]);
+    assert_eq!(listed, serde_json::json!([]));
+
     // Logout ends the login and forgets it; the next command asks for a login again.
     cli.ok(&["logout"]);
     assert!(!cli.credentials_path().exists());

@@ -256,6 +256,54 @@ impl Store for SqliteStore {
         self.readers.run(read::count_principals).await
     }
 
+    async fn create_access_key(&self, k: &sessiond_core::AccessKey) -> StoreResult<()> {
+        self.write_done(WriteOp::CreateAccessKey(k.clone())).await
+    }
+
+    async fn get_access_key(
+        &self,
+        access_key: &str,
+    ) -> StoreResult<Option<sessiond_core::AccessKey>> {
+        self.readers
+            .run_point(|c| read::get_access_key(c, access_key))
+    }
+
+    async fn list_access_keys(
+        &self,
+        principal: &str,
+    ) -> StoreResult<Vec<sessiond_core::AccessKey>> {
+        let principal = principal.to_string();
+        self.readers
+            .run(move |c| read::list_access_keys(c, &principal))
+            .await
+    }
+
+    async fn delete_access_key(&self, access_key: &str) -> StoreResult<bool> {
+        let op = WriteOp::DeleteAccessKeys {
+            access_key: Some(access_key.to_string()),
+            principal: None,
+        };
+        match self.writer.submit(op).await? {
+            WriteReply::Deleted(n) => Ok(n > 0),
+            other => Err(StoreError::Internal(format!(
+                "unexpected writer reply {other:?}"
+            ))),
+        }
+    }
+
+    async fn delete_access_keys_of(&self, principal: &str) -> StoreResult<u64> {
+        let op = WriteOp::DeleteAccessKeys {
+            access_key: None,
+            principal: Some(principal.to_string()),
+        };
+        match self.writer.submit(op).await? {
+            WriteReply::Deleted(n) => Ok(n),
+            other => Err(StoreError::Internal(format!(
+                "unexpected writer reply {other:?}"
+            ))),
+        }
+    }
+
     async fn append_audit(&self, records: &[AuditRecord]) -> StoreResult<()> {
         if records.is_empty() {
             return Ok(());

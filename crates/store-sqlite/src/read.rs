@@ -362,3 +362,44 @@ pub(crate) fn ping(conn: &Connection) -> StoreResult<()> {
         .map(|_| ())
         .map_err(map_err)
 }
+
+const ACCESS_KEY_COLS: &str = "access_key, principal, tenant_id, created_at, sealed_secret";
+
+fn access_key_row(r: &rusqlite::Row<'_>) -> StoreResult<sessiond_core::AccessKey> {
+    Ok(sessiond_core::AccessKey {
+        access_key: r.get(0).map_err(map_err)?,
+        principal: r.get(1).map_err(map_err)?,
+        tenant_id: r.get(2).map_err(map_err)?,
+        created_at: Timestamp::from_nanos(r.get(3).map_err(map_err)?),
+        sealed_secret: r.get(4).map_err(map_err)?,
+    })
+}
+
+pub(crate) fn get_access_key(
+    conn: &Connection,
+    access_key: &str,
+) -> StoreResult<Option<sessiond_core::AccessKey>> {
+    let sql = format!("SELECT {ACCESS_KEY_COLS} FROM access_keys WHERE access_key = ?1");
+    let mut stmt = conn.prepare_cached(&sql).map_err(map_err)?;
+    let mut rows = stmt.query([access_key]).map_err(map_err)?;
+    match rows.next().map_err(map_err)? {
+        Some(r) => access_key_row(r).map(Some),
+        None => Ok(None),
+    }
+}
+
+pub(crate) fn list_access_keys(
+    conn: &Connection,
+    principal: &str,
+) -> StoreResult<Vec<sessiond_core::AccessKey>> {
+    let sql = format!(
+        "SELECT {ACCESS_KEY_COLS} FROM access_keys WHERE principal = ?1 ORDER BY created_at, access_key"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(map_err)?;
+    let mut rows = stmt.query([principal]).map_err(map_err)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(map_err)? {
+        out.push(access_key_row(r)?);
+    }
+    Ok(out)
+}

@@ -145,6 +145,17 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_time ON audit (at, seq);
 CREATE INDEX audit_by_tenant ON audit (tenant_id, at, seq);
 "#,
+    // 2: access keys (AK/SK); the secret only sealed, by a key that is not in the database.
+    r#"
+CREATE TABLE access_keys (
+    access_key    TEXT PRIMARY KEY,
+    principal     TEXT NOT NULL REFERENCES principals(name),
+    tenant_id     INTEGER NOT NULL,
+    created_at    INTEGER NOT NULL,
+    sealed_secret BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX access_keys_by_principal ON access_keys (principal, created_at);
+"#,
 ];
 
 /// How long a connection waits on a lock before reporting `Unavailable`. Only checkpoints

@@ -8,8 +8,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use sessiond_core::filter::TenantScope;
 use sessiond_core::store::{EndBatch, EndInfo, EndOutcome, EndScope, TokenHash, Touch};
 use sessiond_core::{
-    AuditRecord, Principal, Session, SessionId, SessionKind, SessionState, StoreError, StoreResult,
-    Tenant, Timestamp,
+    AccessKey, AuditRecord, Principal, Session, SessionId, SessionKind, SessionState, StoreError,
+    StoreResult, Tenant, Timestamp,
 };
 
 /// One queued write.
@@ -30,6 +30,12 @@ pub(crate) enum WriteOp {
     CreatePrincipal(Principal),
     UpdatePrincipal(Principal),
     AppendAudit(Vec<AuditRecord>),
+    CreateAccessKey(AccessKey),
+    /// Deletes one key (`Some`) or every key of a principal (`None` key, principal given).
+    DeleteAccessKeys {
+        access_key: Option<String>,
+        principal: Option<String>,
+    },
 }
 
 impl WriteOp {
@@ -47,6 +53,7 @@ pub(crate) enum WriteReply {
     Ended(EndBatch),
     Purged(u64),
     Tenant(Tenant),
+    Deleted(u64),
 }
 
 /// The result of applying one op: its reply, and whether its changes must be rolled back
@@ -159,6 +166,42 @@ pub(crate) fn apply(conn: &Connection, op: &WriteOp) -> StoreResult<Applied> {
                 return Err(StoreError::NotFound);
             }
             done()
+        }
+        WriteOp::CreateAccessKey(k) => {
+            conn.prepare_cached(
+                "INSERT INTO access_keys (access_key, principal, tenant_id, created_at, \
+                 sealed_secret) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    k.access_key,
+                    k.principal,
+                    k.tenant_id,
+                    k.created_at.nanos(),
+                    k.sealed_secret
+                ])
+            })
+            .map_err(map_err)?;
+            done()
+        }
+        WriteOp::DeleteAccessKeys {
+            access_key,
+            principal,
+        } => {
+            let n = match (access_key, principal) {
+                (Some(k), _) => conn
+                    .prepare_cached("DELETE FROM access_keys WHERE access_key = ?1")
+                    .and_then(|mut s| s.execute([k])),
+                (None, Some(p)) => conn
+                    .prepare_cached("DELETE FROM access_keys WHERE principal = ?1")
+                    .and_then(|mut s| s.execute([p])),
+                (None, None) => Ok(0),
+            }
+            .map_err(map_err)?;
+            Ok(Applied {
+                reply: WriteReply::Deleted(n as u64),
+                rollback: false,
+            })
         }
         WriteOp::AppendAudit(records) => {
             let mut stmt = conn

@@ -149,3 +149,148 @@ pub async fn audit_basics(store: Arc<dyn Store>) {
     let limited = store.list_audit(&TenantScope::All, 2).await.expect("list");
     assert_eq!(limited, vec![rec(4, 2, "d"), rec(3, 1, "c")]);
 }
+
+/// Access keys in the store: created, read back byte for byte, listed per principal,
+/// deleted one by one and all at once; ids are unique.
+pub async fn access_keys_basics(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let p = principal("keyholder", 1, Role::Operator);
+    store.create_principal(&p).await.expect("principal");
+    let key = |id: &str, at: i64| sessiond_core::AccessKey {
+        access_key: id.into(),
+        principal: "keyholder".into(),
+        tenant_id: 1,
+        created_at: sessiond_core::Timestamp::from_nanos(at),
+        sealed_secret: vec![1, 2, 3, 0, 255],
+    };
+    store
+        .create_access_key(&key("AK1", 1))
+        .await
+        .expect("create");
+    store
+        .create_access_key(&key("AK2", 2))
+        .await
+        .expect("create");
+    assert!(matches!(
+        store.create_access_key(&key("AK1", 3)).await,
+        Err(sessiond_core::StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.get_access_key("AK1").await.expect("get"),
+        Some(key("AK1", 1))
+    );
+    assert_eq!(store.get_access_key("nope").await.expect("get"), None);
+    let listed = store.list_access_keys("keyholder").await.expect("list");
+    assert_eq!(listed, vec![key("AK1", 1), key("AK2", 2)]);
+    assert!(store
+        .list_access_keys("other")
+        .await
+        .expect("list")
+        .is_empty());
+    assert!(store.delete_access_key("AK1").await.expect("delete"));
+    assert!(!store.delete_access_key("AK1").await.expect("delete twice"));
+    store
+        .create_access_key(&key("AK3", 3))
+        .await
+        .expect("create");
+    assert_eq!(
+        store
+            .delete_access_keys_of("keyholder")
+            .await
+            .expect("delete all"),
+        2
+    );
+    assert!(store
+        .list_access_keys("keyholder")
+        .await
+        .expect("list")
+        .is_empty());
+}
+
+/// Through the registry: the secret is shown once and only sealed in the store; a signed
+/// request's key resolves to its principal and secret; disabling the principal revokes it.
+pub async fn access_keys_registry(store: Arc<dyn Store>) {
+    use sessiond_core::wire::{CreatePrincipal, UpdatePrincipal};
+    let env = crate::fixtures::Env::new(store.clone()).await;
+    let (r, admin) = (&env.registry, &env.admin);
+    r.create_principal(
+        admin,
+        CreatePrincipal {
+            name: "dds-op".into(),
+            password: "password-123".into(),
+            role: Role::Operator,
+            tenant: None,
+        },
+    )
+    .await
+    .expect("principal");
+    let k = r
+        .create_access_key(admin, "dds-op")
+        .await
+        .expect("create key");
+    assert_eq!(k.access_key.len(), 20);
+    assert_eq!(k.secret_key.len(), 40);
+    let stored = store
+        .get_access_key(&k.access_key)
+        .await
+        .expect("get")
+        .expect("stored");
+    assert!(
+        !stored
+            .sealed_secret
+            .windows(40)
+            .any(|w| w == k.secret_key.as_bytes()),
+        "the secret is not stored in clear"
+    );
+    let (caller, secret) = r.access_key_caller(&k.access_key).await.expect("resolves");
+    assert_eq!(secret, k.secret_key.as_bytes());
+    assert_eq!(
+        (caller.principal.as_str(), caller.role, caller.session_id),
+        ("dds-op", Role::Operator, None)
+    );
+    let listed = r.list_access_keys(admin, "dds-op").await.expect("list");
+    assert_eq!(listed.len(), 1);
+    assert!(!format!("{listed:?}").contains(&k.secret_key));
+    assert!(matches!(
+        r.access_key_caller("UNKNOWNKEY0000000000").await,
+        Err(sessiond_core::CoreError::Unauthenticated)
+    ));
+    let second = r
+        .create_access_key(admin, "dds-op")
+        .await
+        .expect("second key");
+    assert!(matches!(
+        r.create_access_key(admin, "dds-op").await,
+        Err(sessiond_core::CoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        r.delete_access_key(admin, "admin", &second.access_key)
+            .await,
+        Err(sessiond_core::CoreError::NotFound(_))
+    ));
+    r.delete_access_key(admin, "dds-op", &second.access_key)
+        .await
+        .expect("delete");
+    r.update_principal(
+        admin,
+        "dds-op",
+        UpdatePrincipal {
+            disabled: Some(true),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("disable");
+    assert!(
+        store
+            .list_access_keys("dds-op")
+            .await
+            .expect("list")
+            .is_empty(),
+        "disabling revokes keys"
+    );
+    assert!(matches!(
+        r.access_key_caller(&k.access_key).await,
+        Err(sessiond_core::CoreError::Unauthenticated)
+    ));
+}

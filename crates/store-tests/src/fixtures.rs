@@ -210,7 +210,8 @@ impl Env {
             clock.clone(),
             RegistryConfig::default(),
             ConfirmKey::random().expect("random source"),
-        );
+        )
+        .with_seal_key(sessiond_core::secretbox::SealKey::new([9; 32]));
         registry
             .bootstrap(Some(ADMIN_PASSWORD.into()))
             .await

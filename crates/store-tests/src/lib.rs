@@ -53,6 +53,8 @@ pub fn cases() -> Vec<Case> {
         case!(admin::tenants_basics),
         case!(admin::principals_basics),
         case!(admin::audit_basics),
+        case!(admin::access_keys_basics),
+        case!(admin::access_keys_registry),
     ]
 }
 

@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Serialize;
+use sessiond_core::registry::{AccessKeyView, NewAccessKey};
 #[allow(unused_imports)]
 use sessiond_core::wire::ErrorBody;
 use sessiond_core::wire::{CreatePrincipal, CreateTenant, PrincipalView, UpdatePrincipal};
@@ -89,4 +90,38 @@ pub async fn update_principal(
     Ok(Json(
         st.registry.update_principal(&c, &name(n)?, req).await?,
     ))
+}
+
+#[utoipa::path(post, path = "/api/v1/principals/{name}/access-keys", tag = "admin", params(("name" = String, Path)), responses((status = 201, description = "the secret is shown only in this answer", body = NewAccessKey), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "the principal already has the maximum number of keys", body = ErrorBody)), security(("bearer" = [])))]
+pub async fn create_access_key(
+    State(st): State<AppState>,
+    Authed(c): Authed,
+    n: Result<Path<String>, PathRejection>,
+) -> ApiResult<(StatusCode, Json<NewAccessKey>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(st.registry.create_access_key(&c, &name(n)?).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/principals/{name}/access-keys", tag = "admin", params(("name" = String, Path)), responses((status = 200, description = "{items:[AccessKeyView]}, never a secret"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn list_access_keys(
+    State(st): State<AppState>,
+    Authed(c): Authed,
+    n: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<Items<AccessKeyView>>> {
+    Ok(Json(Items {
+        items: st.registry.list_access_keys(&c, &name(n)?).await?,
+    }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/principals/{name}/access-keys/{access_key}", tag = "admin", params(("name" = String, Path), ("access_key" = String, Path)), responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn delete_access_key(
+    State(st): State<AppState>,
+    Authed(c): Authed,
+    p: Result<Path<(String, String)>, PathRejection>,
+) -> ApiResult<StatusCode> {
+    let Path((name, key)) = p.map_err(|_| ApiError::Core(CoreError::NotFound("access key")))?;
+    st.registry.delete_access_key(&c, &name, &key).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

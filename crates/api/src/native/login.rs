@@ -64,7 +64,11 @@ pub async fn whoami(State(st): State<AppState>, Authed(caller): Authed) -> ApiRe
         role: caller.role,
         tenant: st.registry.tenant_name(caller.tenant_id).await?,
         tenant_id: caller.tenant_id,
-        session_id: caller.session_id.to_string(),
+        session_id: caller
+            .session_id
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         privileges,
     }))
 }

@@ -11,7 +11,7 @@ pub use auth::Authed;
 pub use error::ApiError;
 
 use crate::AppState;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 
 async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
@@ -46,6 +46,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/principals/{name}",
             get(admin::get_principal).patch(admin::update_principal),
+        )
+        .route(
+            "/principals/{name}/access-keys",
+            get(admin::list_access_keys).post(admin::create_access_key),
+        )
+        .route(
+            "/principals/{name}/access-keys/{access_key}",
+            delete(admin::delete_access_key),
         )
         .route("/openapi.json", get(openapi_json))
         .fallback(error::not_found_fallback)

@@ -16,13 +16,14 @@ use utoipa::{Modify, OpenApi};
         super::sessions::terminate_one, super::sessions::terminate_bulk, super::sessions::list,
         super::admin::list_tenants, super::admin::create_tenant, super::admin::list_principals,
         super::admin::create_principal, super::admin::get_principal, super::admin::update_principal,
+        super::admin::create_access_key, super::admin::list_access_keys, super::admin::delete_access_key,
     ),
     components(schemas(
         Session, User, Domain, Activity, SessionKind, SessionState, Tenant, Role, BulkMode,
         LoginRequest, LoginResponse, WhoAmI, RegisterRequest, RegisterResponse, ValidateRequest,
         SessionPatch, FilterParams, SessionPage, TerminateRequest, TerminateResponse, ItemResult,
         EndRequest, CreateTenant, CreatePrincipal, UpdatePrincipal, PrincipalView, ErrorBody,
-        ErrorDetail,
+        ErrorDetail, sessiond_core::registry::AccessKeyView, sessiond_core::registry::NewAccessKey,
     )),
     modifiers(&BearerAuth),
 )]

@@ -2,8 +2,8 @@
 
 use super::{Caller, Registry};
 use crate::domain::{
-    valid_principal_name, valid_tenant_name, AuditRecord, Principal, Privilege, Role, SessionKind,
-    SessionState, Tenant, DEFAULT_TENANT_ID,
+    valid_principal_name, valid_tenant_name, Principal, Privilege, Role, SessionKind, SessionState,
+    Tenant, DEFAULT_TENANT_ID,
 };
 use crate::error::{CoreError, CoreResult};
 use crate::filter::{ListQuery, SessionFilter, TenantScope};
@@ -32,21 +32,6 @@ async fn hash_blocking(p: String) -> CoreResult<String> {
 }
 
 impl Registry {
-    async fn audit_admin(&self, caller: &Caller, action: &str, target: &str) {
-        let rec = AuditRecord {
-            at: self.clock.now(),
-            actor: caller.principal.clone(),
-            tenant_id: caller.tenant_id,
-            action: action.into(),
-            target: target.into(),
-            origin: None,
-            detail: None,
-        };
-        if let Err(e) = self.store.append_audit(&[rec]).await {
-            tracing::warn!(error = %e, "audit append failed");
-        }
-    }
-
     /// Creates the bootstrap admin when the store has no principal yet. Returns the password
     /// when one was generated (the caller prints it once).
     pub async fn bootstrap(&self, admin_password: Option<String>) -> CoreResult<Option<String>> {
@@ -94,7 +79,7 @@ impl Registry {
             }
             Err(e) => return Err(e.into()),
         };
-        self.audit_admin(caller, "tenant.create", name).await;
+        self.audit_record(caller, "tenant.create", name).await;
         Ok(t)
     }
 
@@ -148,11 +133,15 @@ impl Registry {
             }
             Err(e) => return Err(e.into()),
         }
-        self.audit_admin(caller, "principal.create", &p.name).await;
+        self.audit_record(caller, "principal.create", &p.name).await;
         self.view(&p).await
     }
 
-    async fn visible_principal(&self, caller: &Caller, name: &str) -> CoreResult<Principal> {
+    pub(super) async fn visible_principal(
+        &self,
+        caller: &Caller,
+        name: &str,
+    ) -> CoreResult<Principal> {
         caller.require(Privilege::SystemAdmin)?;
         match self.store.get_principal(name).await? {
             Some(p) if caller.sees_tenant(p.tenant_id) => Ok(p),
@@ -202,8 +191,10 @@ impl Registry {
                 "principal disabled",
             )
             .await?;
+            // Disabling revokes the principal's access keys too (DESIGN.md §1).
+            self.store.delete_access_keys_of(&p.name).await?;
         }
-        self.audit_admin(caller, "principal.update", &p.name).await;
+        self.audit_record(caller, "principal.update", &p.name).await;
         self.view(&p).await
     }
 

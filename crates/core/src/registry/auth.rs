@@ -21,8 +21,8 @@ pub struct Caller {
     pub principal: String,
     pub tenant_id: TenantId,
     pub role: Role,
-    /// The login session the call came through.
-    pub session_id: SessionId,
+    /// The login session the call came through; `None` for a signed request (access key).
+    pub session_id: Option<SessionId>,
 }
 
 impl Caller {
@@ -205,7 +205,7 @@ impl Registry {
             principal: principal.name,
             tenant_id: principal.tenant_id,
             role: principal.role,
-            session_id: session.id,
+            session_id: Some(session.id),
         })
     }
 
@@ -241,6 +241,12 @@ impl Registry {
 
     /// Ends the caller's own login session (state `closed`).
     pub async fn logout(&self, caller: &Caller) -> CoreResult<()> {
+        let Some(own) = &caller.session_id else {
+            return Err(CoreError::invalid(
+                "session",
+                "a signed request has no login session to end",
+            ));
+        };
         let end = EndInfo {
             state: SessionState::Closed,
             at: self.clock.now(),
@@ -248,13 +254,7 @@ impl Registry {
             reason: Some("logout".into()),
         };
         let scope = EndScope::tenant(TenantScope::One(caller.tenant_id));
-        self.store
-            .end_sessions(
-                std::slice::from_ref(&caller.session_id),
-                &scope,
-                &end,
-                false,
-            )
+        self.end_sessions(std::slice::from_ref(own), &scope, &end, false)
             .await?;
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! The registry: every operation a dialect can ask for, with authentication, privilege and
 //! tenant scope checked here once, over any `Store`.
 
+mod access_keys;
 mod admin;
 mod auth;
 mod filters;
@@ -8,6 +9,7 @@ mod maintenance;
 mod sessions;
 mod terminate;
 
+pub use access_keys::{AccessKeyView, NewAccessKey, MAX_KEYS_PER_PRINCIPAL};
 pub use auth::{Caller, LoginInfo};
 pub use filters::{build_filter, canonical_filter};
 pub use maintenance::SweepReport;
@@ -66,6 +68,7 @@ pub struct Registry {
     ids: Mutex<crate::ids::IdGen>,
     confirm_key: ConfirmKey,
     login_guard: auth::LoginGuard,
+    seal_key: Option<crate::secretbox::SealKey>,
 }
 
 impl Registry {
@@ -83,7 +86,14 @@ impl Registry {
             ids: Mutex::new(crate::ids::IdGen::default()),
             confirm_key,
             login_guard: auth::LoginGuard::default(),
+            seal_key: None,
         }
+    }
+
+    /// Enables access keys: their secrets are sealed with `key`.
+    pub fn with_seal_key(mut self, key: crate::secretbox::SealKey) -> Self {
+        self.seal_key = Some(key);
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -131,7 +131,9 @@ impl Registry {
         }
         let end = self.end_info(caller, reason)?;
         let parsed: Vec<Option<SessionId>> = raw_ids.iter().map(|s| SessionId::parse(s)).collect();
-        let own = |id: &Option<SessionId>| refuse_own && id.as_ref() == Some(&caller.session_id);
+        let own = |id: &Option<SessionId>| {
+            refuse_own && caller.session_id.is_some() && *id == caller.session_id
+        };
         if parsed.iter().any(own) && mode != BulkMode::StopOnError {
             // Without sequential semantics there is no "before" to keep: refuse the request
             // as a whole, ending nothing.

@@ -1,6 +1,7 @@
 //! The `sessiond` client commands (`login`, `sessions …`, `principals …`, `tenants …`): they
 //! talk to a running server through the native API with the typed client.
 
+mod access_keys;
 mod admin;
 mod auth;
 mod credentials;
@@ -11,6 +12,7 @@ mod sessions;
 mod table;
 mod terminate;
 
+use access_keys::AccessKeysCmd;
 use admin::{PrincipalsCmd, TenantsCmd};
 use auth::{LoginArgs, WhoamiArgs};
 use sessions::SessionsCmd;
@@ -53,6 +55,9 @@ pub enum ClientCommand {
     /// Manage tenants (admin)
     #[command(subcommand)]
     Tenants(TenantsCmd),
+    /// Manage principals' access keys for signed requests (admin)
+    #[command(subcommand)]
+    AccessKeys(AccessKeysCmd),
 }
 
 /// Why a client command failed. `Display` is the message for stderr without the leading
@@ -141,6 +146,7 @@ pub async fn run(opts: ClientOpts, cmd: ClientCommand) -> Result<(), CliError> {
         ClientCommand::Sessions(cmd) => sessions::run(&ctx, *cmd).await,
         ClientCommand::Principals(cmd) => admin::principals(&ctx, cmd).await,
         ClientCommand::Tenants(cmd) => admin::tenants(&ctx, cmd).await,
+        ClientCommand::AccessKeys(cmd) => access_keys::access_keys(&ctx, cmd).await,
     }
 }
 

@@ -98,6 +98,18 @@ pub struct SessionFilter {
     pub owner: Option<String>,
     /// Inclusive upper bound on ids (a dry run's `confirm` pins the set with it).
     pub max_id: Option<SessionId>,
+    /// The current operation (MongoDB currentOp view): `Some(true)` = an operation is in
+    /// progress, `Some(false)` = idle.
+    pub has_activity: Option<bool>,
+    /// Exact match on the current operation's `type`.
+    pub activity_type: Option<String>,
+    /// Exact match on the current operation's `namespace`.
+    pub activity_namespace: Option<String>,
+    /// Exact match on the current operation's `plan_summary`.
+    pub activity_plan_summary: Option<String>,
+    /// An operation is in progress and started strictly before this instant (DDS
+    /// `cost_time`: running longer than N µs). Idle sessions never match.
+    pub activity_started_before: Option<Timestamp>,
 }
 
 impl SessionFilter {
@@ -143,6 +155,29 @@ impl SessionFilter {
             && self.kind.is_none_or(|k| k == s.kind)
             && self.owner.as_ref().is_none_or(|o| *o == s.owner)
             && self.max_id.as_ref().is_none_or(|m| s.id <= *m)
+            && self.has_activity.is_none_or(|h| h == s.activity.is_some())
+            && activity_field(&self.activity_type, s, |a| a.op_type.as_ref())
+            && activity_field(&self.activity_namespace, s, |a| a.namespace.as_ref())
+            && activity_field(&self.activity_plan_summary, s, |a| a.plan_summary.as_ref())
+            && self.activity_started_before.is_none_or(|t| {
+                s.activity
+                    .as_ref()
+                    .and_then(|a| a.started_at)
+                    .is_some_and(|st| st < t)
+            })
+    }
+}
+
+/// An exact-match filter on one field of the current operation; an idle session, or one
+/// whose operation lacks the field, does not match.
+fn activity_field(
+    want: &Option<String>,
+    s: &Session,
+    get: impl Fn(&crate::domain::Activity) -> Option<&String>,
+) -> bool {
+    match want {
+        None => true,
+        Some(w) => s.activity.as_ref().and_then(get).is_some_and(|v| v == w),
     }
 }
 

@@ -175,6 +175,21 @@ pub struct FilterParams {
     pub external_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+    /// `true`: an operation is in progress; `false`: idle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op_active: Option<String>,
+    /// Exact match on the current operation's type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op_type: Option<String>,
+    /// Exact match on the current operation's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op_namespace: Option<String>,
+    /// Exact match on the current operation's plan summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op_plan_summary: Option<String>,
+    /// The current operation has run longer than this duration (e.g. `1500us`, `2s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op_running_gt: Option<String>,
 }
 
 /// `GET /sessions` query: filters plus keyset paging. (No `deny_unknown_fields`: serde
@@ -205,6 +220,11 @@ pub const LIST_PARAM_NAMES: &[&str] = &[
     "is_guest",
     "external_id",
     "kind",
+    "op_active",
+    "op_type",
+    "op_namespace",
+    "op_plan_summary",
+    "op_running_gt",
     "limit",
     "after",
 ];

@@ -84,6 +84,31 @@ pub fn build_filter(p: &FilterParams, now: Timestamp) -> CoreResult<SessionFilte
                 .ok_or_else(|| CoreError::invalid("kind", "must be login or registered"))?,
         );
     }
+    if let Some(a) = &p.op_active {
+        f.has_activity = Some(match a.as_str() {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            _ => return Err(CoreError::invalid("op_active", "must be true or false")),
+        });
+    }
+    f.activity_type = p
+        .op_type
+        .as_deref()
+        .map(|v| nonempty("op_type", v))
+        .transpose()?;
+    f.activity_namespace = p
+        .op_namespace
+        .as_deref()
+        .map(|v| nonempty("op_namespace", v))
+        .transpose()?;
+    f.activity_plan_summary = p
+        .op_plan_summary
+        .as_deref()
+        .map(|v| nonempty("op_plan_summary", v))
+        .transpose()?;
+    if let Some(d) = &p.op_running_gt {
+        f.activity_started_before = Some(now.minus(duration("op_running_gt", d)?.0));
+    }
     Ok(f)
 }
 

@@ -296,4 +296,47 @@ impl Registry {
         }
         Ok(page)
     }
+
+    /// Offset paging for dialects that page that way (DDS): the total count of matches and
+    /// the `limit` sessions after skipping `offset`, in id order. The walk follows keyset
+    /// pages (and their `next`, as pages may be short), so memory stays bounded by `limit`;
+    /// the cost grows with `offset`, which such APIs keep small.
+    pub async fn list_offset(
+        &self,
+        caller: &Caller,
+        p: &crate::wire::FilterParams,
+        offset: usize,
+        limit: usize,
+    ) -> CoreResult<(u64, Vec<Session>)> {
+        caller.require(Privilege::SessionsRead)?;
+        let filter = self.filter_for(caller, p).await?;
+        let total = self.store.count_sessions(&filter).await?;
+        let mut skip = offset;
+        let mut out = Vec::with_capacity(limit.min(self.cfg.max_page));
+        let mut after = None;
+        while out.len() < limit {
+            let want = (skip + limit - out.len()).clamp(1, self.cfg.max_page);
+            let page = self
+                .store
+                .list_sessions(&ListQuery {
+                    filter: filter.clone(),
+                    after,
+                    limit: want,
+                })
+                .await?;
+            for mut s in page.items {
+                if skip > 0 {
+                    skip -= 1;
+                } else if out.len() < limit {
+                    s.last_active_at = self.last_activity(&s);
+                    out.push(s);
+                }
+            }
+            match page.next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        Ok((total, out))
+    }
 }

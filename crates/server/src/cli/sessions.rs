@@ -66,6 +66,21 @@ pub struct FilterArgs {
     /// login or registered
     #[arg(long)]
     pub kind: Option<String>,
+    /// Only sessions running an operation (`--op-active false`: idle ones)
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub op_active: Option<bool>,
+    /// Current operation's type (query, update, command…)
+    #[arg(long)]
+    pub op_type: Option<String>,
+    /// Current operation's namespace (db.collection)
+    #[arg(long)]
+    pub op_namespace: Option<String>,
+    /// Current operation's plan summary (COLLSCAN, IXSCAN…)
+    #[arg(long)]
+    pub op_plan_summary: Option<String>,
+    /// Current operation running longer than this (1500us, 2s…)
+    #[arg(long)]
+    pub op_running_gt: Option<String>,
 }
 
 impl FilterArgs {
@@ -84,6 +99,11 @@ impl FilterArgs {
             is_guest: self.is_guest.map(|b| b.to_string()),
             external_id: self.external_id.clone(),
             kind: self.kind.clone(),
+            op_active: self.op_active.map(|b| b.to_string()),
+            op_type: self.op_type.clone(),
+            op_namespace: self.op_namespace.clone(),
+            op_plan_summary: self.op_plan_summary.clone(),
+            op_running_gt: self.op_running_gt.clone(),
         }
     }
 

@@ -1211,3 +1211,194 @@ async fn access_keys_are_shown_once_listed_without_secrets_and_admin_only() {
         "a deleted key no longer signs"
     );
 }
+
+/// The current-operation filters of the native list (the DDS query: a node's `mongodb`
+/// sessions running a query for longer than some time), driven by the manual clock:
+/// `op_running_gt=D` means started strictly more than `D` ago.
+#[tokio::test]
+async fn list_filters_on_the_current_operation() {
+    let app = spawn().await;
+    let svc = app.principal("svc-ops", "service", None).await;
+    let body = |node: &str, service: &str, activity: Value| {
+        let mut b = json!({"service": service, "node_id": node, "originator": "10.9.0.1",
+                           "user": {"domain": "LOCAL", "name": "app"}});
+        if !activity.is_null() {
+            b["activity"] = activity;
+        }
+        b
+    };
+    // The manual clock starts at 2026-11-23T00:00:00Z.
+    let op = |t: &str, started: Option<&str>| {
+        let mut a = json!({"operation": "query", "type": t, "namespace": "shop.orders",
+                           "db": "shop", "plan_summary": "COLLSCAN"});
+        if let Some(s) = started {
+            a["started_at"] = json!(s);
+        }
+        a
+    };
+    let mut id = std::collections::BTreeMap::new();
+    for (key, node, service, activity) in [
+        (
+            "at_t0",
+            "node-1",
+            "mongodb",
+            op("query", Some("2026-11-23T00:00:00Z")),
+        ),
+        (
+            "at_500us",
+            "node-1",
+            "mongodb",
+            op("query", Some("2026-11-23T00:00:00.000500Z")),
+        ),
+        (
+            "update",
+            "node-1",
+            "mongodb",
+            op("update", Some("2026-11-23T00:00:00Z")),
+        ),
+        (
+            "upper",
+            "node-1",
+            "mongodb",
+            op("Query", Some("2026-11-23T00:00:00Z")),
+        ),
+        ("no_start", "node-1", "mongodb", op("query", None)),
+        ("idle", "node-1", "mongodb", Value::Null),
+        (
+            "node_2",
+            "node-2",
+            "mongodb",
+            op("query", Some("2026-11-23T00:00:00Z")),
+        ),
+        (
+            "smb",
+            "node-1",
+            "smb",
+            op("query", Some("2026-11-23T00:00:00Z")),
+        ),
+    ] {
+        let (sid, _) = app.register(&svc, body(node, service, activity)).await;
+        id.insert(key, sid);
+    }
+    let list = |query: String| {
+        let app = &app;
+        let svc = svc.clone();
+        async move {
+            let (s, v) = app
+                .call(Method::GET, &format!("/sessions?{query}"), Some(&svc), None)
+                .await;
+            assert_eq!(s, StatusCode::OK, "{query}: {v}");
+            let mut got: Vec<String> = v["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|s| s["id"].as_str().unwrap_or("").to_string())
+                .collect();
+            got.sort();
+            got
+        }
+    };
+    let want = |keys: &[&str]| {
+        let mut v: Vec<String> = keys.iter().map(|k| id[k].clone()).collect();
+        v.sort();
+        v
+    };
+    let dds = "service=mongodb&node_id=node-1&op_active=true&op_type=query";
+    let running = |d: &str| format!("{dds}&op_running_gt={d}");
+
+    // At 00:00:00 nothing has run for a millisecond yet.
+    assert_eq!(list(running("1ms")).await, want(&[]));
+    assert_eq!(
+        list(dds.to_string()).await,
+        want(&["at_t0", "at_500us", "no_start"]),
+        "exact, case-sensitive type; any start"
+    );
+    // At 00:00:00.001 the first query has run exactly 1ms: not longer than 1ms.
+    app.clock.advance(Duration::from_millis(1));
+    assert_eq!(list(running("1ms")).await, want(&[]));
+    app.clock.advance(Duration::from_micros(1));
+    assert_eq!(list(running("1ms")).await, want(&["at_t0"]));
+    assert_eq!(
+        list(running("500us")).await,
+        want(&["at_t0", "at_500us"]),
+        "the later query has run 501µs"
+    );
+    app.clock.advance(Duration::from_secs(60));
+    assert_eq!(list(running("1ms")).await, want(&["at_t0", "at_500us"]));
+    assert_eq!(list(running("1m")).await, want(&["at_t0", "at_500us"]));
+    assert_eq!(list(running("2m")).await, want(&[]));
+    // Without the node, the service or the type, other sessions qualify; idle ones never.
+    assert_eq!(
+        list("service=mongodb&op_active=true&op_type=query&op_running_gt=1ms".into()).await,
+        want(&["at_t0", "at_500us", "node_2"])
+    );
+    assert_eq!(
+        list("node_id=node-1&op_type=query&op_running_gt=1ms".into()).await,
+        want(&["at_t0", "at_500us", "smb"])
+    );
+    assert_eq!(
+        list("service=mongodb&node_id=node-1&op_running_gt=1ms".into()).await,
+        want(&["at_t0", "at_500us", "update", "upper"])
+    );
+    assert_eq!(
+        list("service=mongodb&node_id=node-1&op_active=false".into()).await,
+        want(&["idle"])
+    );
+    assert_eq!(
+        list(
+            "service=mongodb&node_id=node-1&op_namespace=shop.orders&op_plan_summary=COLLSCAN\
+             &op_type=update"
+                .into()
+        )
+        .await,
+        want(&["update"])
+    );
+    assert_eq!(
+        list("service=mongodb&op_plan_summary=collscan".into()).await,
+        want(&[])
+    );
+    // An operation that ends (its activity cleared) leaves the list.
+    let (s, v) = app
+        .call(
+            Method::PATCH,
+            &format!("/sessions/{}", id["at_t0"]),
+            Some(&svc),
+            Some(json!({"activity": null})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(list(running("1ms")).await, want(&["at_500us"]));
+
+    // Bad values are 422, naming the parameter.
+    for bad in ["op_running_gt=soon", "op_running_gt=-1ms", "op_running_gt="] {
+        let (s, v) = app
+            .call(
+                Method::GET,
+                &format!("/sessions?{dds}&{bad}"),
+                Some(&svc),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_value"),
+            "{bad}: {v}"
+        );
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("op_running_gt"),
+            "{bad}: {v}"
+        );
+    }
+    let (s, _) = app
+        .call(
+            Method::GET,
+            "/sessions?service=mongodb&op_active=maybe",
+            Some(&svc),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+}

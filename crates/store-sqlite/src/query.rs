@@ -59,6 +59,12 @@ enum Key {
     External,
     Kind,
     Owner,
+    /// Whether an operation is in progress (stated or implied by an operation field).
+    Operation,
+    OpType,
+    OpNamespace,
+    OpPlanSummary,
+    OpStarted,
 }
 
 fn text(s: &str) -> Value {
@@ -165,7 +171,55 @@ fn conditions(f: &SessionFilter) -> Vec<(Key, Cond)> {
     if let Some(v) = &f.owner {
         c.push((Key::Owner, Cond::new("s.owner = ?", vec![text(v)])));
     }
+    operation_conditions(f, &mut c);
     c
+}
+
+/// Whether `f` only matches sessions with an operation in progress: `has_activity = true`,
+/// or any operation field (an idle session has none of them, see `matches`).
+fn requires_operation(f: &SessionFilter) -> bool {
+    f.has_activity == Some(true)
+        || f.activity_type.is_some()
+        || f.activity_namespace.is_some()
+        || f.activity_plan_summary.is_some()
+        || f.activity_started_before.is_some()
+}
+
+/// The current-operation conditions, on the columns migration 3 computes from the
+/// `activity` JSON. Plain `=` on TEXT is the exact, case-sensitive comparison `matches`
+/// makes; a missing field or an idle session is NULL there and so never matches.
+fn operation_conditions(f: &SessionFilter, c: &mut Vec<(Key, Cond)>) {
+    // Stated even when only implied by a field filter: the partial operation index
+    // (`WHERE live = 1 AND activity IS NOT NULL`) is usable only if the query says so.
+    if requires_operation(f) {
+        c.push((Key::Operation, Cond::new("s.activity IS NOT NULL", vec![])));
+    }
+    if f.has_activity == Some(false) {
+        c.push((Key::Operation, Cond::new("s.activity IS NULL", vec![])));
+    }
+    for (key, column, want) in [
+        (Key::OpType, "activity_type", &f.activity_type),
+        (
+            Key::OpNamespace,
+            "activity_namespace",
+            &f.activity_namespace,
+        ),
+        (
+            Key::OpPlanSummary,
+            "activity_plan_summary",
+            &f.activity_plan_summary,
+        ),
+    ] {
+        if let Some(v) = want {
+            c.push((key, Cond::new(format!("s.{column} = ?"), vec![text(v)])));
+        }
+    }
+    if let Some(t) = f.activity_started_before {
+        c.push((
+            Key::OpStarted,
+            Cond::new("s.activity_started_at < ?", vec![Value::Integer(t.nanos())]),
+        ));
+    }
 }
 
 /// A network is a BLOB range of tagged addresses (a single address an equality); a host is
@@ -349,8 +403,8 @@ fn share_plan(tenant: u32, share: &str, mut all: Vec<(Key, Cond)>) -> Plan {
     }
 }
 
-/// A range index (CIDR, activity or opening times) that holds fewer than
-/// [`RANGE_PROBE_CAP`] rows of the range: read all of them and let SQLite sort by id.
+/// A range index (CIDR, activity or opening times, operations in progress) that holds fewer
+/// than [`RANGE_PROBE_CAP`] rows of the range: read all of them and let SQLite sort by id.
 fn narrow_range(
     conn: &Connection,
     f: &SessionFilter,
@@ -369,6 +423,9 @@ fn narrow_range(
         }
         if let Some(c) = cond_of(Key::Opened) {
             candidates.push(("sessions_by_opened", live(c)));
+        }
+        if let Some(c) = operation_range(f, all) {
+            candidates.push(("sessions_by_operation", c));
         }
     }
     let mut best: Option<(i64, &'static str)> = None;
@@ -392,6 +449,28 @@ fn narrow_range(
         access: rest(all.to_vec()),
         residual: vec![],
     }))
+}
+
+/// The probe of `sessions_by_operation` (live sessions with an operation in progress, by
+/// tenant, node and start time): for one tenant's filters that require an operation. A
+/// node's operations (DDS) are usually a handful among many idle connections, so this
+/// range is narrow where the node's id-ordered range is not.
+fn operation_range(f: &SessionFilter, all: &[(Key, Cond)]) -> Option<Cond> {
+    if !requires_operation(f) || !matches!(f.tenant, Some(TenantScope::One(_))) {
+        return None;
+    }
+    let mut sql = vec![
+        "s.live = 1".to_string(),
+        "s.activity IS NOT NULL".to_string(),
+    ];
+    let mut params = Vec::new();
+    for key in [Key::Tenant, Key::Node, Key::OpStarted] {
+        for (_, c) in all.iter().filter(|(k, _)| *k == key) {
+            sql.push(c.sql.clone());
+            params.extend(c.params.iter().cloned());
+        }
+    }
+    Some(Cond::new(sql.join(" AND "), params))
 }
 
 /// A statement and its parameters.

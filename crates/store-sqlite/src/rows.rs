@@ -98,7 +98,9 @@ fn parse_duration(s: &str) -> Option<HumanDuration> {
 }
 
 /// `Activity` as stored: like its wire form, but `started_at` in integer nanoseconds, since
-/// the RFC 3339 wire form keeps only microseconds.
+/// the RFC 3339 wire form keeps only microseconds. Migration 3 computes the operation filter
+/// columns from these JSON keys (`$.op_type`, `$.namespace`, `$.plan_summary`,
+/// `$.started_at`): renaming one needs a migration that redefines its column.
 #[derive(Serialize, Deserialize)]
 struct StoredActivity {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -156,6 +156,30 @@ CREATE TABLE access_keys (
 ) WITHOUT ROWID;
 CREATE INDEX access_keys_by_principal ON access_keys (principal, created_at);
 "#,
+    // 3: the current operation's filter fields as columns computed from the `activity` JSON
+    // (`rows::StoredActivity`: `started_at` in integer nanoseconds), so operation filters
+    // compare plain columns with the exact semantics of the rest of the schema (binary
+    // TEXT equality, integer instants). VIRTUAL: computed on read, nothing is stored
+    // twice, existing rows need no rewrite and no writer can get them out of step.
+    //
+    // `sessions_by_operation` holds only live sessions with an operation in progress (idle
+    // ones have no `activity`), so it stays small however many connections a node keeps
+    // open. It leads with the tenant so that a node's operations (DDS) and a tenant's
+    // (native list without `node_id`) are both one range; a start-time bound ("running
+    // longer than") narrows it further.
+    r#"
+ALTER TABLE sessions ADD COLUMN activity_type TEXT
+    GENERATED ALWAYS AS (json_extract(activity, '$.op_type')) VIRTUAL;
+ALTER TABLE sessions ADD COLUMN activity_namespace TEXT
+    GENERATED ALWAYS AS (json_extract(activity, '$.namespace')) VIRTUAL;
+ALTER TABLE sessions ADD COLUMN activity_plan_summary TEXT
+    GENERATED ALWAYS AS (json_extract(activity, '$.plan_summary')) VIRTUAL;
+ALTER TABLE sessions ADD COLUMN activity_started_at INTEGER
+    GENERATED ALWAYS AS (json_extract(activity, '$.started_at')) VIRTUAL;
+CREATE INDEX sessions_by_operation
+    ON sessions (tenant_id, node_id, activity_started_at)
+    WHERE live = 1 AND activity IS NOT NULL;
+"#,
 ];
 
 /// How long a connection waits on a lock before reporting `Unavailable`. Only checkpoints

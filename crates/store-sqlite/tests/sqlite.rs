@@ -7,7 +7,8 @@ use sessiond_core::identity::parse_identity;
 use sessiond_core::store::{EndOutcome, EndScope, Touch};
 use sessiond_core::wire::{FilterParams, TerminateRequest, TerminateResponse};
 use sessiond_core::{
-    AuditRecord, Domain, Principal, Role, Session, SessionId, SessionState, Store, StoreError, User,
+    Activity, AuditRecord, Domain, Principal, Role, Session, SessionId, SessionState, Store,
+    StoreError, User,
 };
 use sessiond_store_sqlite::{SqliteError, SqliteStore, MIGRATIONS};
 use sessiond_store_tests::fixtures::{
@@ -396,6 +397,41 @@ async fn list_filters_are_answered_by_indexes() {
             "sessions_pk",
             true,
         ),
+        // A DDS node list of slow queries: the partial operation index, by tenant, node
+        // and start time.
+        (
+            SessionFilter {
+                tenant: one.clone(),
+                service: Some("mongodb".into()),
+                node_id: Some("node-1".into()),
+                activity_type: Some("query".into()),
+                activity_started_before: Some(at(10)),
+                ..SessionFilter::default()
+            },
+            "sessions_by_operation (tenant_id=? AND node_id=? AND activity_started_at<?)",
+            false,
+        ),
+        (
+            SessionFilter {
+                tenant: one.clone(),
+                has_activity: Some(true),
+                ..SessionFilter::default()
+            },
+            "sessions_by_operation (tenant_id=?)",
+            false,
+        ),
+        // Idle sessions are not in the operation index: the node's id order, residual.
+        (
+            SessionFilter {
+                tenant: one.clone(),
+                service: Some("mongodb".into()),
+                node_id: Some("node-1".into()),
+                has_activity: Some(false),
+                ..SessionFilter::default()
+            },
+            "sessions_by_node",
+            true,
+        ),
     ];
     for (f, index, ordered) in cases {
         let plan = store.explain_list(&q(f.clone())).await.expect("explain");
@@ -652,4 +688,161 @@ async fn a_filter_terminate_of_100k_sessions_ends_them_all() {
     assert_eq!(sample.state, SessionState::Terminated);
     assert_eq!(sample.ended_by.as_deref(), Some("admin"));
     assert_eq!(sample.end_reason.as_deref(), Some("offboarding"));
+}
+
+/// `n` live `mongodb` sessions of tenant 1 on `node`; every `op_every`-th runs a query (of a
+/// type from `types`, started `i` seconds after T0), the others are idle.
+fn mongodb(ids: &Ids, n: usize, node: &str, op_every: usize, types: &[&str]) -> Vec<Session> {
+    (0..n)
+        .map(|i| {
+            let mut s = session(ids.next(), 1, at(0));
+            s.service = "mongodb".into();
+            s.node_id = Some(node.into());
+            if i % op_every == 0 {
+                s.activity = Some(Activity {
+                    op_type: Some(types[i / op_every % types.len()].into()),
+                    namespace: Some("shop.orders".into()),
+                    started_at: Some(at(i as i64)),
+                    ..Activity::default()
+                });
+            }
+            s
+        })
+        .collect()
+}
+
+/// A node's `mongodb` list with an operation filter (the DDS query) is answered by the
+/// operation index when the node has few operations in progress, and still exactly (in the
+/// node's id order, residual conditions) when the tenant has too many for that range to be
+/// narrow.
+#[tokio::test]
+async fn operation_filters_use_the_operation_index() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir.path().join("ops.db"));
+    let ids = Ids::default();
+    // node-1: 3,000 connections, 30 of them running an operation; node-2: 2,500 busy ones.
+    let mut sessions = mongodb(&ids, 3_000, "node-1", 100, &["query", "update", "command"]);
+    load(&store, &sessions).await;
+    let dds = |node: &str| SessionFilter {
+        tenant: Some(TenantScope::One(1)),
+        service: Some("mongodb".into()),
+        node_id: Some(node.into()),
+        has_activity: Some(true),
+        activity_type: Some("query".into()),
+        activity_started_before: Some(at(2_000)),
+        ..SessionFilter::default()
+    };
+    let check = |sessions: Vec<Session>, f: SessionFilter, index: &'static str| {
+        let store = store.clone();
+        async move {
+            let q = ListQuery {
+                filter: f.clone(),
+                after: None,
+                limit: 10,
+            };
+            let plan = store.explain_list(&q).await.expect("explain");
+            eprintln!("{f:?}:\n  {}", plan.join("\n  "));
+            plan_uses(&plan, index);
+            let want: Vec<SessionId> = sessions
+                .iter()
+                .filter(|s| f.matches(s))
+                .map(|s| s.id.clone())
+                .collect();
+            let got: Vec<SessionId> = walk(store.as_ref(), &f, 3)
+                .await
+                .into_iter()
+                .map(|s| s.id)
+                .collect();
+            assert_eq!(got, want, "{f:?}");
+            let count = store.count_sessions(&f).await.expect("count");
+            assert_eq!(count, want.len() as u64, "count of {f:?}");
+            let max = store.max_matching_id(&f).await.expect("max");
+            assert_eq!(max.as_ref(), want.last(), "max of {f:?}");
+            want.len()
+        }
+    };
+    let n = check(
+        sessions.clone(),
+        dds("node-1"),
+        "sessions_by_operation (tenant_id=? AND node_id=? AND activity_started_at<?)",
+    )
+    .await;
+    assert_eq!(n, 7, "queries started at 0, 300, …, 1800 s");
+
+    let busy = mongodb(&ids, 2_500, "node-2", 1, &["query"]);
+    load(&store, &busy).await;
+    sessions.extend(busy);
+    // node-1's range is still narrow; the tenant's operations without a node are not.
+    check(
+        sessions.clone(),
+        dds("node-1"),
+        "sessions_by_operation (tenant_id=? AND node_id=? AND activity_started_at<?)",
+    )
+    .await;
+    let n = check(sessions.clone(), dds("node-2"), "sessions_by_node").await;
+    assert_eq!(n, 2_000, "node-2's queries started before 2,000 s");
+    let tenant_wide = SessionFilter {
+        node_id: None,
+        activity_started_before: None,
+        ..dds("node-1")
+    };
+    let n = check(sessions.clone(), tenant_wide, "sessions_by_service").await;
+    assert_eq!(n, 10 + 2_500);
+}
+
+/// A database written before migration 3 gets the operation columns and index on upgrade,
+/// computed for the rows it already holds.
+#[tokio::test]
+async fn migration_3_covers_existing_rows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("old.db");
+    let ids = Ids::default();
+    let sessions = mongodb(&ids, 40, "node-1", 4, &["query", "Query"]);
+    {
+        let store = open(&path);
+        load(&store, &sessions).await;
+    }
+    {
+        // Back to schema 2 with the rows kept: what an older sessiond left behind.
+        let conn = rusqlite::Connection::open(&path).expect("raw");
+        conn.execute_batch(
+            "DROP INDEX sessions_by_operation;
+             ALTER TABLE sessions DROP COLUMN activity_type;
+             ALTER TABLE sessions DROP COLUMN activity_namespace;
+             ALTER TABLE sessions DROP COLUMN activity_plan_summary;
+             ALTER TABLE sessions DROP COLUMN activity_started_at;
+             PRAGMA user_version = 2;",
+        )
+        .expect("downgrade");
+    }
+    let store = open(&path);
+    assert_eq!(store.schema_version().expect("version"), 3);
+    let f = SessionFilter {
+        tenant: Some(TenantScope::One(1)),
+        node_id: Some("node-1".into()),
+        activity_type: Some("query".into()),
+        activity_started_before: Some(at(30)),
+        ..SessionFilter::default()
+    };
+    let plan = store
+        .explain_list(&ListQuery {
+            filter: f.clone(),
+            after: None,
+            limit: 10,
+        })
+        .await
+        .expect("explain");
+    plan_uses(&plan, "sessions_by_operation");
+    let want: Vec<SessionId> = sessions
+        .iter()
+        .filter(|s| f.matches(s))
+        .map(|s| s.id.clone())
+        .collect();
+    assert_eq!(want.len(), 4, "`query` (not `Query`) at 0, 8, 16 and 24 s");
+    let got: Vec<SessionId> = walk(store.as_ref(), &f, 10)
+        .await
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(got, want);
 }

@@ -1,8 +1,12 @@
 //! Filter cases: a varied population checked against `SessionFilter::matches` for every
 //! filter field, count and max-id agreement, and hand-written expectations for identities
-//! (Unicode folding, domains, SIDs) and originators (IPs, CIDRs, hosts).
+//! (Unicode folding, domains, SIDs), originators (IPs, CIDRs, hosts) and current operations
+//! (exact fields, the strict start bound, a node's `mongodb` sessions as DDS lists them).
 
-use crate::fixtures::{at, end_info, ended, get, hash_of, ids_of, session, walk, Ids, Rng, T0};
+use crate::fixtures::{
+    at, end_info, ended, get, hash_of, ids_of, session, varied_activity, walk, Ids, Rng,
+    OP_NAMESPACES, OP_PIVOT, OP_PLAN_SUMMARIES, OP_TYPES, T0,
+};
 use sessiond_core::filter::{OriginatorFilter, SessionFilter, StateFilter, TenantScope};
 use sessiond_core::identity::{parse_identity, WORLD_AUTH_ID};
 use sessiond_core::store::{EndScope, Touch};
@@ -118,6 +122,9 @@ pub(crate) async fn populate(store: &dyn Store, n: usize, seed: u64) -> Populati
     let users = users();
     let ids = Ids::default();
     let mut rng = Rng::new(seed);
+    // Operations draw from their own stream: the other fields of a seed's population stay
+    // what they were before operations were varied.
+    let mut ops = Rng::new(seed ^ 0x0b5e_55ed);
     let mut seventy_seven = HashSet::new();
     let mut expected = Vec::with_capacity(n);
     for i in 0..n {
@@ -153,17 +160,9 @@ pub(crate) async fn populate(store: &dyn Store, n: usize, seed: u64) -> Populati
         s.call_count = rng.below(1000);
         s.user_agent = rng.chance(30).then(|| "qq/7.1 (linux)".to_string());
         s.locale = rng.chance(30).then(|| "de-DE".to_string());
-        if rng.chance(25) {
-            s.activity = Some(Activity {
-                operation: Some("query".into()),
-                op_type: Some("op".into()),
-                namespace: Some("shop.orders".into()),
-                db: Some("shop".into()),
-                plan_summary: Some("COLLSCAN".into()),
-                description: Some("find ⟨x⟩".into()),
-                started_at: Some(sessiond_core::Timestamp(opened.0 + 123_456_789)),
-            });
-        }
+        // Drawn but unused: keeps the main stream (and so the other fields) as it was.
+        let _ = rng.chance(25);
+        s.activity = varied_activity(&mut ops);
         if rng.chance(30) {
             s.attributes = BTreeMap::from([
                 ("k".to_string(), "v".to_string()),
@@ -382,6 +381,125 @@ fn filters(p: &Population) -> Vec<SessionFilter> {
         opened_before: Some(at(1200)),
         ..SessionFilter::default()
     });
+    v.extend(operation_filters());
+    v
+}
+
+/// `OP_PIVOT + nanos`.
+fn pivot(nanos: i64) -> sessiond_core::Timestamp {
+    sessiond_core::Timestamp(OP_PIVOT.0 + nanos)
+}
+
+/// The current-operation filters: every field alone (values present in the population and
+/// near misses in case, Unicode and whitespace), start-time bounds around and on the pivot,
+/// and the combinations DDS asks for (a node's `mongodb` sessions) or that put them on
+/// another index as residual conditions.
+fn operation_filters() -> Vec<SessionFilter> {
+    let mut v = Vec::new();
+    for h in [true, false] {
+        v.push(SessionFilter {
+            has_activity: Some(h),
+            ..SessionFilter::default()
+        });
+    }
+    for t in OP_TYPES.iter().chain(&["QUERY", "STRASSE", "nope"]) {
+        v.push(SessionFilter {
+            activity_type: Some(t.to_string()),
+            ..SessionFilter::default()
+        });
+    }
+    for n in OP_NAMESPACES.iter().chain(&["ΩMEGA.σσ", "shop"]) {
+        v.push(SessionFilter {
+            activity_namespace: Some(n.to_string()),
+            ..SessionFilter::default()
+        });
+    }
+    for ps in OP_PLAN_SUMMARIES.iter().chain(&["IXSCAN"]) {
+        v.push(SessionFilter {
+            activity_plan_summary: Some(ps.to_string()),
+            ..SessionFilter::default()
+        });
+    }
+    let sec = 1_000_000_000;
+    for t in [-600 * sec, -1, 0, 1, 600 * sec] {
+        v.push(SessionFilter {
+            activity_started_before: Some(pivot(t)),
+            ..SessionFilter::default()
+        });
+    }
+    let mongodb = |node: Option<&str>| SessionFilter {
+        service: Some("mongodb".into()),
+        node_id: node.map(str::to_string),
+        ..SessionFilter::default()
+    };
+    v.extend([
+        // DDS: a node's sessions, busy ones, slow ones, by type / namespace / plan.
+        SessionFilter {
+            has_activity: Some(true),
+            ..mongodb(Some("node-1"))
+        },
+        SessionFilter {
+            has_activity: Some(false),
+            ..mongodb(Some("node-2"))
+        },
+        SessionFilter {
+            has_activity: Some(true),
+            activity_started_before: Some(pivot(0)),
+            ..mongodb(Some("node-1"))
+        },
+        SessionFilter {
+            activity_type: Some("query".into()),
+            activity_started_before: Some(pivot(1)),
+            ..mongodb(None)
+        },
+        SessionFilter {
+            activity_namespace: Some("shop.orders".into()),
+            ..mongodb(Some("node-2"))
+        },
+        SessionFilter {
+            activity_plan_summary: Some("COLLSCAN".into()),
+            activity_started_before: Some(pivot(600 * sec)),
+            ..mongodb(Some("node-3"))
+        },
+        SessionFilter {
+            has_activity: Some(true),
+            activity_type: Some("update".into()),
+            activity_namespace: Some("app.users".into()),
+            ..mongodb(None)
+        },
+        // Contradictory: an idle session has no operation type.
+        SessionFilter {
+            has_activity: Some(false),
+            activity_type: Some("query".into()),
+            ..mongodb(None)
+        },
+        // Operation filters as residual conditions of other access paths.
+        SessionFilter {
+            node_id: Some("node-1".into()),
+            activity_started_before: Some(pivot(-1)),
+            ..SessionFilter::default()
+        },
+        SessionFilter {
+            has_activity: Some(true),
+            ..identity("alice")
+        },
+        SessionFilter {
+            activity_type: Some("query".into()),
+            kind: Some(SessionKind::Registered),
+            is_guest: Some(false),
+            ..SessionFilter::default()
+        },
+        SessionFilter {
+            activity_started_before: Some(pivot(0)),
+            last_active_before: Some(at(1500)),
+            ..SessionFilter::default()
+        },
+        SessionFilter {
+            has_activity: Some(false),
+            share: Some("home".into()),
+            ..SessionFilter::default()
+        },
+    ]);
     v
 }
 
@@ -454,6 +572,47 @@ pub async fn filters_match_reference(store: Arc<dyn Store>) {
             check_filter(store, &p, &f, limit).await;
         }
     }
+    // Operation filters once more under every tenant with live sessions: the scope a DDS
+    // or native list has, where a store may answer them with an index of its own.
+    let mut matched = 0;
+    for (n, base) in operation_filters().iter().enumerate() {
+        for (k, t) in p.tenants.iter().enumerate() {
+            let f = SessionFilter {
+                tenant: Some(TenantScope::One(*t)),
+                state: StateFilter::Active,
+                ..base.clone()
+            };
+            matched += p.expected.iter().filter(|s| f.matches(s)).count();
+            check_filter(store, &p, &f, [1, 4, 25][(n + k) % 3]).await;
+        }
+    }
+    assert!(
+        matched > 500,
+        "operation filters should find something: {matched}"
+    );
+    // The strict start bound, on sessions whose operation started exactly at the pivot.
+    let on_pivot = p
+        .expected
+        .iter()
+        .filter(|s| s.activity.as_ref().and_then(|a| a.started_at) == Some(OP_PIVOT))
+        .count();
+    assert!(on_pivot >= 5, "{on_pivot} operations start on the pivot");
+    for (tenant, state) in [
+        (None, StateFilter::All),
+        (Some(TenantScope::One(p.tenants[1])), StateFilter::Active),
+        (Some(TenantScope::One(p.tenants[2])), StateFilter::Ended),
+    ] {
+        for t in [pivot(0), pivot(1)] {
+            let f = SessionFilter {
+                tenant: tenant.clone(),
+                state,
+                activity_started_before: Some(t),
+                ..SessionFilter::default()
+            };
+            check_filter(store, &p, &f, 5).await;
+        }
+    }
+
     // Boundaries: time filters pivoted on stored instants, so "strictly before/after" is
     // tested where it differs from "at or before/after".
     for k in [3, 2] {
@@ -662,4 +821,514 @@ pub async fn filter_examples(store: Arc<dyn Store>) {
     check(share("home"), &["strasse_ad", "laptop"]).await;
     check(share("Home"), &["Strasse_local"]).await;
     check(share("data"), &["laptop"]).await;
+}
+
+/// Hand-written expectations for the current-operation filters, independent of `matches`:
+/// a node's `mongodb` sessions as DDS lists them, exact (case-, Unicode- and
+/// whitespace-sensitive) field matches, the strict start bound on and one nanosecond
+/// either side of the pivot, idle sessions and fields that are absent, values JSON has to
+/// escape, extreme instants, tombstones and another tenant.
+pub async fn operation_filter_examples(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let acme = store.create_tenant("acme").await.expect("create tenant").id;
+    let ids = Ids::default();
+    let sec = 1_000_000_000;
+    let mut named = BTreeMap::new();
+    /// One hand-made session: key, tenant, service, node, and its operation as (type,
+    /// namespace, plan summary, started at) — `None` for idle.
+    type Op = (
+        Option<&'static str>,
+        Option<&'static str>,
+        Option<&'static str>,
+        Option<sessiond_core::Timestamp>,
+    );
+    let specs: [(&str, TenantId, &str, &str, Option<Op>); 16] = [
+        ("idle_n1", 1, "mongodb", "node-1", None),
+        (
+            "q_old_n1",
+            1,
+            "mongodb",
+            "node-1",
+            Some((
+                Some("query"),
+                Some("shop.orders"),
+                Some("COLLSCAN"),
+                Some(pivot(-5 * sec)),
+            )),
+        ),
+        (
+            "q_pivot_n1",
+            1,
+            "mongodb",
+            "node-1",
+            Some((
+                Some("query"),
+                Some("shop.orders"),
+                Some("IXSCAN { _id: 1 }"),
+                Some(pivot(0)),
+            )),
+        ),
+        (
+            "q_just_before_n1",
+            1,
+            "mongodb",
+            "node-1",
+            Some((Some("query"), None, None, Some(pivot(-1)))),
+        ),
+        (
+            "Q_upper_n1",
+            1,
+            "mongodb",
+            "node-1",
+            Some((
+                Some("Query"),
+                Some("Shop.Orders"),
+                None,
+                Some(pivot(-60 * sec)),
+            )),
+        ),
+        (
+            "q_no_start_n1",
+            1,
+            "mongodb",
+            "node-1",
+            Some((Some("query"), Some("shop.orders"), None, None)),
+        ),
+        (
+            "empty_op_n1",
+            1,
+            "mongodb",
+            "node-1",
+            Some((None, None, None, None)),
+        ),
+        (
+            "q_old_n2",
+            1,
+            "mongodb",
+            "node-2",
+            Some((
+                Some("query"),
+                Some("shop.orders"),
+                None,
+                Some(pivot(-100 * sec)),
+            )),
+        ),
+        (
+            "update_n2",
+            1,
+            "mongodb",
+            "node-2",
+            Some((
+                Some("update"),
+                Some("shop.orders"),
+                Some("IXSCAN { \"sku\": 1 }"),
+                Some(pivot(-100 * sec)),
+            )),
+        ),
+        (
+            "q_smb_n1",
+            1,
+            "smb",
+            "node-1",
+            Some((Some("query"), None, None, Some(pivot(-100 * sec)))),
+        ),
+        (
+            "q_ended_n1",
+            1,
+            "mongodb",
+            "node-1",
+            Some((Some("query"), None, None, Some(pivot(-100 * sec)))),
+        ),
+        (
+            "q_acme_n1",
+            acme,
+            "mongodb",
+            "node-1",
+            Some((Some("query"), None, None, Some(pivot(-5 * sec)))),
+        ),
+        (
+            "escaped_n3",
+            1,
+            "mongodb",
+            "node-3",
+            Some((
+                Some("straße"),
+                Some("db.\"quoted\"\\path\ttab"),
+                Some("nul\0byte\u{1}"),
+                Some(sessiond_core::Timestamp(-1)),
+            )),
+        ),
+        (
+            "min_n3",
+            1,
+            "mongodb",
+            "node-3",
+            Some((
+                Some("STRASSE"),
+                Some("ωmega.ΣΣ"),
+                Some("nul"),
+                Some(sessiond_core::Timestamp(i64::MIN)),
+            )),
+        ),
+        (
+            "max_n3",
+            1,
+            "mongodb",
+            "node-3",
+            Some((
+                Some("strasse"),
+                Some("ΩMEGA.σσ"),
+                Some("1"),
+                Some(sessiond_core::Timestamp(i64::MAX)),
+            )),
+        ),
+        ("idle_n3", 1, "mongodb", "node-3", None),
+    ];
+    for (key, tenant, service, node, op) in specs {
+        let mut s = session(ids.next(), tenant, T0);
+        s.service = service.into();
+        s.node_id = Some(node.into());
+        s.activity = op.map(|(op_type, namespace, plan_summary, started_at)| Activity {
+            op_type: op_type.map(str::to_string),
+            namespace: namespace.map(str::to_string),
+            plan_summary: plan_summary.map(str::to_string),
+            started_at,
+            ..Activity::default()
+        });
+        crate::fixtures::insert(store, &s).await;
+        named.insert(key, s.id);
+    }
+    let end = end_info(SessionState::Terminated, at(5), "ops");
+    let b = store
+        .end_sessions(
+            std::slice::from_ref(&named["q_ended_n1"]),
+            &EndScope::tenant(TenantScope::All),
+            &end,
+            false,
+        )
+        .await
+        .expect("end_sessions");
+    assert!(b.committed);
+
+    let expect = |keys: &[&str]| -> Vec<SessionId> {
+        let mut v: Vec<SessionId> = keys.iter().map(|k| named[k].clone()).collect();
+        v.sort();
+        v
+    };
+    let check = |f: SessionFilter, keys: &'static [&'static str]| {
+        let want = expect(keys);
+        async move {
+            let got = ids_of(&walk(store, &f, 2).await);
+            assert_eq!(got, want, "{f:?} should find exactly {keys:?}");
+            let n = store.count_sessions(&f).await.expect("count_sessions");
+            assert_eq!(n, want.len() as u64, "count_sessions of {f:?}");
+        }
+    };
+    // A node's live `mongodb` sessions of tenant 1, as DDS asks.
+    let node = |n: &str| SessionFilter {
+        tenant: Some(TenantScope::One(1)),
+        service: Some("mongodb".into()),
+        node_id: Some(n.into()),
+        ..SessionFilter::default()
+    };
+    let n1 = || node("node-1");
+    let n3 = || node("node-3");
+    let some = |v: &str| Some(v.to_string());
+    check(
+        SessionFilter {
+            has_activity: Some(true),
+            ..n1()
+        },
+        &[
+            "q_old_n1",
+            "q_pivot_n1",
+            "q_just_before_n1",
+            "Q_upper_n1",
+            "q_no_start_n1",
+            "empty_op_n1",
+        ],
+    )
+    .await;
+    check(
+        SessionFilter {
+            has_activity: Some(false),
+            ..n1()
+        },
+        &["idle_n1"],
+    )
+    .await;
+    check(
+        SessionFilter {
+            activity_type: some("query"),
+            ..n1()
+        },
+        &[
+            "q_old_n1",
+            "q_pivot_n1",
+            "q_just_before_n1",
+            "q_no_start_n1",
+        ],
+    )
+    .await;
+    // Strictly before the pivot: not the one that started on it, nor one without a start.
+    check(
+        SessionFilter {
+            activity_type: some("query"),
+            activity_started_before: Some(pivot(0)),
+            ..n1()
+        },
+        &["q_old_n1", "q_just_before_n1"],
+    )
+    .await;
+    check(
+        SessionFilter {
+            activity_started_before: Some(pivot(1)),
+            ..n1()
+        },
+        &["q_old_n1", "q_pivot_n1", "q_just_before_n1", "Q_upper_n1"],
+    )
+    .await;
+    check(
+        SessionFilter {
+            activity_started_before: Some(pivot(-1)),
+            ..n1()
+        },
+        &["q_old_n1", "Q_upper_n1"],
+    )
+    .await;
+    check(
+        SessionFilter {
+            activity_namespace: some("shop.orders"),
+            ..n1()
+        },
+        &["q_old_n1", "q_pivot_n1", "q_no_start_n1"],
+    )
+    .await;
+    check(
+        SessionFilter {
+            activity_namespace: some("Shop.Orders"),
+            ..n1()
+        },
+        &["Q_upper_n1"],
+    )
+    .await;
+    check(
+        SessionFilter {
+            activity_plan_summary: some("IXSCAN { _id: 1 }"),
+            ..n1()
+        },
+        &["q_pivot_n1"],
+    )
+    .await;
+    check(
+        SessionFilter {
+            activity_plan_summary: some("collscan"),
+            ..n1()
+        },
+        &[],
+    )
+    .await;
+    check(
+        SessionFilter {
+            activity_type: some("Query"),
+            ..n1()
+        },
+        &["Q_upper_n1"],
+    )
+    .await;
+    check(
+        SessionFilter {
+            activity_type: some("QUERY"),
+            ..n1()
+        },
+        &[],
+    )
+    .await;
+    check(
+        SessionFilter {
+            has_activity: Some(false),
+            activity_type: some("query"),
+            ..n1()
+        },
+        &[],
+    )
+    .await;
+    // Without the node: the tenant's `mongodb` operations on every node.
+    check(
+        SessionFilter {
+            node_id: None,
+            activity_namespace: some("shop.orders"),
+            activity_started_before: Some(pivot(0)),
+            ..n1()
+        },
+        &["q_old_n1", "q_old_n2", "update_n2"],
+    )
+    .await;
+    check(
+        SessionFilter {
+            node_id: None,
+            activity_plan_summary: some("IXSCAN { \"sku\": 1 }"),
+            ..n1()
+        },
+        &["update_n2"],
+    )
+    .await;
+    // Without the service: the `smb` session on node-1 too.
+    check(
+        SessionFilter {
+            service: None,
+            activity_type: some("query"),
+            activity_started_before: Some(pivot(-50 * sec)),
+            ..n1()
+        },
+        &["q_smb_n1"],
+    )
+    .await;
+    check(
+        SessionFilter {
+            activity_type: some("query"),
+            activity_started_before: Some(pivot(-50 * sec)),
+            ..n1()
+        },
+        &[],
+    )
+    .await;
+    // Tombstones keep their last operation; another tenant's node-1 is not tenant 1's.
+    check(
+        SessionFilter {
+            state: StateFilter::Ended,
+            activity_type: some("query"),
+            ..n1()
+        },
+        &["q_ended_n1"],
+    )
+    .await;
+    check(
+        SessionFilter {
+            state: StateFilter::All,
+            activity_started_before: Some(pivot(-50 * sec)),
+            ..n1()
+        },
+        &["Q_upper_n1", "q_ended_n1"],
+    )
+    .await;
+    check(
+        SessionFilter {
+            tenant: Some(TenantScope::One(acme)),
+            has_activity: Some(true),
+            ..n1()
+        },
+        &["q_acme_n1"],
+    )
+    .await;
+    check(
+        SessionFilter {
+            tenant: Some(TenantScope::All),
+            activity_started_before: Some(pivot(0)),
+            activity_type: some("query"),
+            ..n1()
+        },
+        &["q_old_n1", "q_just_before_n1", "q_acme_n1"],
+    )
+    .await;
+    // Unicode is compared as is: no case folding, no ß/SS expansion, no normalisation.
+    check(
+        SessionFilter {
+            activity_type: some("straße"),
+            ..n3()
+        },
+        &["escaped_n3"],
+    )
+    .await;
+    check(
+        SessionFilter {
+            activity_type: some("STRASSE"),
+            ..n3()
+        },
+        &["min_n3"],
+    )
+    .await;
+    check(
+        SessionFilter {
+            activity_namespace: some("ωmega.ΣΣ"),
+            ..n3()
+        },
+        &["min_n3"],
+    )
+    .await;
+    // Values with quotes, backslashes, tabs, NUL and control characters match exactly.
+    check(
+        SessionFilter {
+            activity_namespace: some("db.\"quoted\"\\path\ttab"),
+            ..n3()
+        },
+        &["escaped_n3"],
+    )
+    .await;
+    check(
+        SessionFilter {
+            activity_plan_summary: some("nul\0byte\u{1}"),
+            ..n3()
+        },
+        &["escaped_n3"],
+    )
+    .await;
+    check(
+        SessionFilter {
+            activity_plan_summary: some("nul"),
+            ..n3()
+        },
+        &["min_n3"],
+    )
+    .await;
+    check(
+        SessionFilter {
+            activity_plan_summary: some("nul\0byte"),
+            ..n3()
+        },
+        &[],
+    )
+    .await;
+    // A plan summary that reads as a number is still the text "1".
+    check(
+        SessionFilter {
+            activity_plan_summary: some("1"),
+            ..n3()
+        },
+        &["max_n3"],
+    )
+    .await;
+    // Extreme instants: before 1970, the smallest and the largest.
+    check(
+        SessionFilter {
+            activity_started_before: Some(sessiond_core::Timestamp(0)),
+            ..n3()
+        },
+        &["escaped_n3", "min_n3"],
+    )
+    .await;
+    check(
+        SessionFilter {
+            activity_started_before: Some(sessiond_core::Timestamp(-1)),
+            ..n3()
+        },
+        &["min_n3"],
+    )
+    .await;
+    check(
+        SessionFilter {
+            activity_started_before: Some(sessiond_core::Timestamp(i64::MIN)),
+            ..n3()
+        },
+        &[],
+    )
+    .await;
+    check(
+        SessionFilter {
+            activity_started_before: Some(sessiond_core::Timestamp(i64::MAX)),
+            ..n3()
+        },
+        &["escaped_n3", "min_n3"],
+    )
+    .await;
 }

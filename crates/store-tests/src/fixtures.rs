@@ -6,8 +6,8 @@ use sessiond_core::ids::IdGen;
 use sessiond_core::rules::bulk::ConfirmKey;
 use sessiond_core::store::{EndInfo, TokenHash};
 use sessiond_core::{
-    Caller, Domain, HumanDuration, LoginInfo, ManualClock, Registry, RegistryConfig, Session,
-    SessionId, SessionKind, SessionState, Store, TenantId, Timestamp, User,
+    Activity, Caller, Domain, HumanDuration, LoginInfo, ManualClock, Registry, RegistryConfig,
+    Session, SessionId, SessionKind, SessionState, Store, TenantId, Timestamp, User,
 };
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -44,6 +44,59 @@ impl Rng {
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
+}
+
+/// The instant operation start times are spread around (`OP_PIVOT ± 15 min`); some start
+/// exactly on it, so the strict `activity_started_before` bound is tested where it matters.
+pub const OP_PIVOT: Timestamp = Timestamp(T0.0 + 1_000 * 1_000_000_000);
+
+/// Operation field values: case, Unicode and whitespace variants of each other, so an
+/// exact match is told apart from a folded or trimmed one.
+pub const OP_TYPES: &[&str] = &["query", "Query", "update", "command", "getmore", "straße"];
+pub const OP_NAMESPACES: &[&str] = &[
+    "shop.orders",
+    "shop.Orders",
+    "shop.orders ",
+    "app.users",
+    "ωmega.ΣΣ",
+];
+pub const OP_PLAN_SUMMARIES: &[&str] = &["COLLSCAN", "collscan", "IXSCAN { _id: 1 }", "IDHACK"];
+
+/// A varied current operation, or `None` (idle) about half of the time: each field present
+/// or absent on its own (a few operations have none at all), start times spread around
+/// [`OP_PIVOT`] with about one in eight exactly on it and a few one nanosecond either side.
+pub fn varied_activity(rng: &mut Rng) -> Option<Activity> {
+    if rng.chance(50) {
+        return None;
+    }
+    if rng.chance(6) {
+        return Some(Activity::default());
+    }
+    let mut field = |values: &[&str]| rng.chance(80).then(|| rng.pick(values).to_string());
+    let op_type = field(OP_TYPES);
+    let namespace = field(OP_NAMESPACES);
+    let plan_summary = field(OP_PLAN_SUMMARIES);
+    let started_at = match rng.below(100) {
+        0..=14 => None,
+        15..=27 => Some(OP_PIVOT),
+        28..=30 => Some(Timestamp(OP_PIVOT.0 - 1)),
+        31..=33 => Some(Timestamp(OP_PIVOT.0 + 1)),
+        _ => {
+            let secs = rng.below(1_800) as i64 - 900;
+            Some(Timestamp(
+                OP_PIVOT.0 + secs * 1_000_000_000 + rng.below(1_000_000_000) as i64,
+            ))
+        }
+    };
+    Some(Activity {
+        operation: Some("query".into()),
+        op_type,
+        namespace,
+        db: Some("shop".into()),
+        plan_summary,
+        description: Some("find ⟨x⟩".into()),
+        started_at,
+    })
 }
 
 /// Time-ordered ids, shared by a case's tasks.

@@ -37,6 +37,7 @@ pub fn cases() -> Vec<Case> {
     vec![
         case!(writes::session_round_trip_and_update),
         case!(filters::filter_examples),
+        case!(filters::operation_filter_examples),
         case!(filters::filters_match_reference),
         case!(filters::count_and_max_agree_with_list),
         case!(paging::paging_under_concurrent_changes),

@@ -2,6 +2,8 @@
 //! each) the vendor dialects, all calling the one `Registry` in core.
 
 pub mod client_addr;
+pub mod commvault;
+pub mod dds;
 pub mod extract;
 pub mod health;
 pub mod metrics_layer;
@@ -51,6 +53,11 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", native::router())
         .nest("/v1", qumulo::router())
         .nest("/sdk/vim25/{release}", vsphere::router())
+        .nest("/v3", dds::router())
+        .merge(dds::slash_root())
+        .nest("/webconsole/api", commvault::router())
+        .nest("/commandcenter/api", commvault::router())
+        .merge(commvault::slash_roots())
         .merge(docs())
         .fallback(native::error::not_found_fallback)
         .layer(

@@ -5,6 +5,7 @@ mod access_keys;
 mod admin;
 mod auth;
 mod filters;
+mod kill;
 mod maintenance;
 mod sessions;
 mod terminate;
@@ -12,6 +13,7 @@ mod terminate;
 pub use access_keys::{AccessKeyView, NewAccessKey, MAX_KEYS_PER_PRINCIPAL};
 pub use auth::{Caller, LoginInfo};
 pub use filters::{build_filter, canonical_filter};
+pub use kill::KillRefusal;
 pub use maintenance::SweepReport;
 pub use terminate::{BulkEnd, ITEM_ENDED, ITEM_NOT_ATTEMPTED, ITEM_NOT_FOUND, ITEM_OWN_SESSION};
 

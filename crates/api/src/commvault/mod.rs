@@ -1,0 +1,57 @@
+//! Commvault Sessions dialect under `/webconsole/api` and `/commandcenter/api` (seed 004;
+//! DESIGN.md §5), as cvpysdk drives it: the bare root check, Login/Logout/RenewLoginToken
+//! with `Authtoken: QSDK …`, and GET/DELETE Sessions. Translation only; every rule is the
+//! registry's.
+//!
+//! Every answer, errors included, is JSON or XML as `Accept` asks (`format.rs`); request
+//! bodies are JSON or XML by `Content-Type`, XML through the safe reader of `xml.rs`.
+
+mod auth;
+mod dto;
+pub mod error;
+mod format;
+mod login;
+mod sessions;
+mod xml;
+
+pub use error::CvError;
+
+use crate::AppState;
+use axum::routing::{get, post};
+use axum::Router;
+
+/// The service of a Commvault login session, and the only service this dialect lists or ends.
+pub const SERVICE: &str = "commvault";
+
+/// Routes relative to either root (the same router is nested twice in `crate::app`).
+/// Commvault's web server matches paths case-insensitively and its API reference writes
+/// them in lower case (`/sessions`, `/renewlogintoken`), so both spellings are routed.
+pub fn router() -> Router<AppState> {
+    let sessions = || get(sessions::list).delete(sessions::logoff);
+    Router::new()
+        .route("/", get(login::root))
+        .route("/Login", post(login::login))
+        .route("/login", post(login::login))
+        .route("/Logout", post(login::logout))
+        .route("/logout", post(login::logout))
+        .route("/RenewLoginToken", post(login::renew))
+        .route("/renewlogintoken", post(login::renew))
+        .route("/Sessions", sessions())
+        .route("/sessions", sessions())
+        .fallback(error::not_found_fallback)
+        .method_not_allowed_fallback(error::method_not_allowed_fallback)
+        // Last, so that it wraps the routes and both fallbacks (see `format::negotiate`).
+        .layer(axum::middleware::from_fn(format::negotiate))
+}
+
+/// `/webconsole/api/` and `/commandcenter/api/` themselves, with the trailing slash that
+/// cvpysdk checks (`https://host/commandcenter/api/`): a nested router's `/` matches only the
+/// prefix without it, and the nest's catch-all needs a non-empty tail, so these two paths are
+/// routed here, merged beside the nests in `crate::app`.
+pub fn slash_roots() -> Router<AppState> {
+    let root = || get(login::root).fallback(error::method_not_allowed_fallback);
+    Router::new()
+        .route("/webconsole/api/", root())
+        .route("/commandcenter/api/", root())
+        .layer(axum::middleware::from_fn(format::negotiate))
+}

@@ -1,0 +1,116 @@
+//! `GET Sessions` and `DELETE Sessions` (seed 004): the caller's own tenant's live
+//! `commvault` sessions, listed and logged off through the registry (vendor dialects never
+//! cross tenants, whatever the role).
+
+use super::auth::CvCaller;
+use super::dto::{logoff_ids_from_xml, LogoffRequest, SessionEntry, SessionsResponse};
+use super::error::{CvError, CvResult};
+use super::format::{Doc, Format, XmlOut};
+use super::SERVICE;
+use crate::extract::{parse_json, BodyError};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::json;
+use sessiond_core::rules::bulk::BulkMode;
+use sessiond_core::rules::timeouts::expired_at;
+use sessiond_core::store::EndScope;
+use sessiond_core::wire::{FilterParams, ListParams};
+use sessiond_core::{Session, SessionState, Timestamp};
+
+/// Recorded on every session this dialect ends.
+const LOGOFF_REASON: &str = "logged off through the Commvault API (DELETE Sessions)";
+
+/// Live: active and not past its deadline, even if the sweeper has not ended it yet (core's
+/// timeout rule decides). `GET Sessions` lists live sessions only (DESIGN.md §5).
+fn is_live(s: &Session, now: Timestamp) -> bool {
+    s.state == SessionState::Active && expired_at(s, s.last_active_at, now).is_none()
+}
+
+/// `GET Sessions` (Sessions.Read): every live `commvault` session of the caller's tenant.
+pub async fn list(
+    State(st): State<AppState>,
+    format: Format,
+    CvCaller(caller): CvCaller,
+) -> CvResult<Response> {
+    // No `tenant` parameter: the caller's own tenant only, also for a default-tenant admin.
+    let mut params = ListParams {
+        filter: FilterParams {
+            service: Some(SERVICE.to_string()),
+            ..FilterParams::default()
+        },
+        limit: Some(st.registry.config().max_page.to_string()),
+        after: None,
+    };
+    let mut sessions = Vec::new();
+    loop {
+        let page = st.registry.list(&caller, &params).await?;
+        let now = st.registry.clock().now();
+        sessions.extend(
+            page.items
+                .iter()
+                .filter(|s| is_live(s, now))
+                .map(SessionEntry::from_session),
+        );
+        // A page may be short and still carry `next`: only a missing `next` ends the walk.
+        match page.next {
+            Some(next) => params.after = Some(next.to_string()),
+            None => break,
+        }
+    }
+    let r = SessionsResponse { sessions };
+    Ok(format.render(StatusCode::OK, &r, || r.to_xml()))
+}
+
+/// `DELETE Sessions` (Sessions.TerminateSession) with the seed's XML body or JSON
+/// `{"sessions":[{"val":"…"}]}`. The whole body is checked before anything ends. Logoff is
+/// idempotent: unknown, already-ended, other tenants' and other services' ids are skipped
+/// alike (core's scope makes them "not found"), never an error.
+pub async fn logoff(
+    State(st): State<AppState>,
+    format: Format,
+    CvCaller(caller): CvCaller,
+    doc: Doc,
+) -> CvResult<Response> {
+    let ids = match doc {
+        Doc::Json(bytes) => match parse_json::<LogoffRequest>(&bytes) {
+            Ok(r) => r.sessions.into_iter().map(|s| s.val).collect(),
+            Err(BodyError::Data(e)) => {
+                return Err(CvError::BadRequest(format!(
+                    "expected {{\"sessions\":[{{\"val\":\"<sessionId>\"}}, …]}}: {e}"
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        },
+        Doc::Xml(root) => logoff_ids_from_xml(&root)?,
+    };
+    let scope = EndScope {
+        tenant: caller.own_tenant(),
+        service: Some(SERVICE.to_string()),
+        owner: None,
+        kind: None,
+    };
+    // Best effort: every id is tried (in chunked store transactions); the per-item outcomes
+    // are not reported, as Commvault's answer has no place for them.
+    let done = st
+        .registry
+        .terminate_ids(
+            &caller,
+            &ids,
+            BulkMode::BestEffort,
+            Some(LOGOFF_REASON.to_string()),
+            &scope,
+            false,
+        )
+        .await?;
+    tracing::info!(
+        principal = %caller.principal,
+        requested = ids.len(),
+        ended = done.results.iter().filter(|r| r.ok).count(),
+        "commvault logoff"
+    );
+    Ok(format.render(StatusCode::OK, &json!({}), || {
+        XmlOut::new("Api_LogoffUsersResponse")
+    }))
+}

@@ -1,0 +1,173 @@
+//! Who is calling a DDS route: an `X-Auth-Token` (any sessiond API token) or an AK/SK
+//! signature as the Huawei SDK makes it, then the project in the path, which must be the
+//! caller's tenant. The extractor also hands over the body and the decoded query, because a
+//! signature covers both: the handler reads exactly the bytes and pairs that were verified.
+
+use super::error::{DdsError, DdsResult};
+use super::signing::{self, RequestView, CONTENT_SHA_HEADER, UNSIGNED_PAYLOAD};
+use crate::extract::{query_pairs, BodyError};
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, OriginalUri, RawPathParams, Request};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use sessiond_core::Caller;
+use std::time::Duration;
+
+pub const TOKEN_HEADER: &str = "x-auth-token";
+pub const PROJECT_HEADER: &str = "x-project-id";
+/// How far an `X-Sdk-Date` may be from the server's clock, either way.
+pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
+
+/// An authenticated DDS request: the caller (whose tenant is the path's project), the node
+/// of the path, the decoded query and the raw body.
+pub struct DdsRequest {
+    pub caller: Caller,
+    pub node_id: String,
+    pub query: Vec<(String, String)>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// The one value of a header, or `None` when absent; repeated or non-text values are refused.
+fn single<'h>(headers: &'h HeaderMap, name: &str) -> DdsResult<Option<&'h str>> {
+    let mut values = headers.get_all(name).iter();
+    match (values.next(), values.next()) {
+        (None, _) => Ok(None),
+        (Some(v), None) => v
+            .to_str()
+            .map(|s| Some(s.trim()))
+            .map_err(|_| DdsError::Auth(format!("the {name} header is not text"))),
+        (Some(_), Some(_)) => Err(DdsError::Auth(format!("the {name} header is repeated"))),
+    }
+}
+
+/// Checks a signed request up to the point where the secret is needed; returns the access
+/// key's caller once the signature verifies.
+async fn signed_caller(
+    st: &AppState,
+    authorization: &str,
+    view: &RequestView<'_>,
+) -> DdsResult<Caller> {
+    let auth =
+        signing::parse_authorization(authorization).map_err(|e| DdsError::Auth(e.to_string()))?;
+    // The SDK sends this for bodies it did not hash: such a request would let anyone swap the
+    // body of a captured one.
+    if view.headers.get_all(CONTENT_SHA_HEADER).iter().any(|v| {
+        v.as_bytes()
+            .trim_ascii()
+            .eq_ignore_ascii_case(UNSIGNED_PAYLOAD.as_bytes())
+    }) {
+        return Err(DdsError::Auth(
+            "UNSIGNED-PAYLOAD is not accepted: the body must be signed".into(),
+        ));
+    }
+    let date = signing::sdk_date(view.headers)
+        .ok_or_else(|| DdsError::Auth("the X-Sdk-Date header is missing or repeated".into()))?;
+    let at = signing::parse_sdk_date(date)
+        .ok_or_else(|| DdsError::Auth("X-Sdk-Date must look like 20261123T143436Z".into()))?;
+    // Bounds how long a captured request can be replayed; both directions, so a client with
+    // a clock far ahead cannot mint requests that stay valid for longer.
+    let now = st.registry.clock().now();
+    let skew = if at > now {
+        at.since(now)
+    } else {
+        now.since(at)
+    };
+    if skew > MAX_CLOCK_SKEW {
+        return Err(DdsError::Auth(
+            "X-Sdk-Date is more than 15 minutes away from the server's time".into(),
+        ));
+    }
+    let (caller, secret) = match st.registry.access_key_caller(&auth.access_key).await {
+        Ok(found) => found,
+        Err(sessiond_core::CoreError::Unauthenticated) => {
+            return Err(DdsError::Auth("unknown or revoked access key".into()))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    signing::verify(&secret, &auth, view).map_err(|e| DdsError::Auth(e.to_string()))?;
+    Ok(caller)
+}
+
+impl FromRequest<AppState> for DdsRequest {
+    type Rejection = DdsError;
+
+    async fn from_request(req: Request, st: &AppState) -> DdsResult<Self> {
+        let (mut parts, body) = req.into_parts();
+        let params = RawPathParams::from_request_parts(&mut parts, st)
+            .await
+            .map_err(|_| DdsError::BadRequest("path parameters must be UTF-8".into()))?;
+        let (mut project_id, mut node_id) = (None, None);
+        for (k, v) in &params {
+            match k {
+                "project_id" => project_id = Some(v.to_string()),
+                "node_id" => node_id = Some(v.to_string()),
+                _ => {}
+            }
+        }
+        let (Some(project_id), Some(node_id)) = (project_id, node_id) else {
+            return Err(DdsError::NoSuchApi("no such API".into()));
+        };
+        // The nested router strips its prefix from `parts.uri`; the signature covers the path
+        // the client sent.
+        let uri = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map(|o| o.0.clone())
+            .unwrap_or_else(|| parts.uri.clone());
+        let method: Method = parts.method.clone();
+        let headers = parts.headers.clone();
+        let body = Bytes::from_request(Request::from_parts(parts, body), st)
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    DdsError::Body(BodyError::TooLarge)
+                } else {
+                    DdsError::Body(BodyError::Read(e.body_text()))
+                }
+            })?;
+        let query = query_pairs(uri.query());
+
+        // The SDK sends the project again in X-Project-Id (and signs it); a request whose
+        // header names another project than its path is contradictory, whatever the auth.
+        if let Some(p) = single(&headers, PROJECT_HEADER)? {
+            if p != project_id {
+                return Err(DdsError::Auth(
+                    "X-Project-Id does not match the project in the path".into(),
+                ));
+            }
+        }
+        let caller = if let Some(authorization) = headers.get(header::AUTHORIZATION) {
+            let authorization = authorization
+                .to_str()
+                .map_err(|_| DdsError::Auth("the Authorization header is not text".into()))?;
+            let view = RequestView {
+                method: method.as_str(),
+                raw_path: uri.path(),
+                query: &query,
+                headers: &headers,
+                authority: uri.authority().map(|a| a.as_str()),
+                body: &body,
+            };
+            signed_caller(st, authorization, &view).await?
+        } else if let Some(token) = single(&headers, TOKEN_HEADER)? {
+            st.registry.authenticate(token).await?
+        } else {
+            return Err(DdsError::Auth(
+                "no credentials: send X-Auth-Token or sign the request (SDK-HMAC-SHA256)".into(),
+            ));
+        };
+        // Vendor dialects never cross tenants: the project is the caller's own tenant, and any
+        // other, existing or not, gets the same answer.
+        if st.registry.tenant_name(caller.tenant_id).await? != project_id {
+            return Err(DdsError::ProjectMismatch);
+        }
+        Ok(DdsRequest {
+            caller,
+            node_id,
+            query,
+            headers,
+            body,
+        })
+    }
+}

@@ -1,0 +1,216 @@
+//! DDS error bodies `{"error_code","error_msg"}` and their HTTP codes: the one place where
+//! core errors, signature failures and the framework's own rejections under `/v3` become
+//! answers the Huawei SDK understands (it reads `error_code`/`error_msg` of any 4xx/5xx).
+//!
+//! Codes: `DBS.200001` 400 (bad parameter, unknown or inactive session), `DBS.200002` 404,
+//! `DBS.200010` 403 (no privilege, or a project that is not the caller's), `DBS.200011` 409;
+//! and, for what the API gateway in front of DDS would refuse, `APIGW.0301` 401
+//! (authentication), `APIGW.0101` 404 (no such API: unknown path or method) and `APIGW.0201`
+//! 413 (entity too large). The gateway codes follow Huawei APIG's documented table; the DDS
+//! codes for server failures (`DBS.200000`) are our choice, as no vendor page names one.
+
+use crate::extract::BodyError;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use sessiond_core::{CoreError, StoreError};
+
+pub const PARAMETER_ERROR: &str = "DBS.200001";
+pub const NOT_FOUND: &str = "DBS.200002";
+pub const FORBIDDEN: &str = "DBS.200010";
+pub const CONFLICT: &str = "DBS.200011";
+pub const SERVER_ERROR: &str = "DBS.200000";
+pub const AUTH_FAILED: &str = "APIGW.0301";
+pub const NO_SUCH_API: &str = "APIGW.0101";
+pub const TOO_LARGE: &str = "APIGW.0201";
+pub const THROTTLED: &str = "APIGW.0308";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DdsError {
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    #[error(transparent)]
+    Body(#[from] BodyError),
+    /// A request that is not authenticated: no credential, a bad token or a bad signature.
+    #[error("{0}")]
+    Auth(String),
+    /// A parameter the dialect itself refuses (query, path, the body's shape, session ids).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The path's project is not the caller's: the same whether it exists or not.
+    #[error("the project in the request path is not the caller's project")]
+    ProjectMismatch,
+    #[error("{0}")]
+    NoSuchApi(String),
+}
+
+impl From<StoreError> for DdsError {
+    fn from(e: StoreError) -> Self {
+        DdsError::Core(CoreError::Store(e))
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    pub error_code: &'static str,
+    pub error_msg: String,
+}
+
+impl DdsError {
+    /// Status, code and message shown to the client.
+    fn parts(&self) -> (StatusCode, &'static str, String) {
+        match self {
+            DdsError::Core(e) => {
+                let (status, code) = match e {
+                    CoreError::Unauthenticated | CoreError::InvalidCredentials => {
+                        (StatusCode::UNAUTHORIZED, AUTH_FAILED)
+                    }
+                    CoreError::Forbidden(_) => (StatusCode::FORBIDDEN, FORBIDDEN),
+                    CoreError::NotFound(_) | CoreError::Store(StoreError::NotFound) => {
+                        (StatusCode::NOT_FOUND, NOT_FOUND)
+                    }
+                    CoreError::SessionEnded(_)
+                    | CoreError::Conflict(_)
+                    | CoreError::ConfirmMismatch
+                    | CoreError::Store(StoreError::Conflict(_)) => (StatusCode::CONFLICT, CONFLICT),
+                    CoreError::BadRequest(_) | CoreError::Invalid { .. } => {
+                        (StatusCode::BAD_REQUEST, PARAMETER_ERROR)
+                    }
+                    CoreError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, THROTTLED),
+                    CoreError::Store(StoreError::Unavailable(_)) => {
+                        (StatusCode::SERVICE_UNAVAILABLE, SERVER_ERROR)
+                    }
+                    CoreError::Store(StoreError::Internal(_)) | CoreError::Internal(_) => {
+                        (StatusCode::INTERNAL_SERVER_ERROR, SERVER_ERROR)
+                    }
+                };
+                let msg = match status {
+                    // Details of server failures go to the log, not to the client.
+                    StatusCode::SERVICE_UNAVAILABLE => {
+                        tracing::error!(error = %e, "dds request failed");
+                        "the store is unavailable; retry shortly".to_string()
+                    }
+                    s if s.is_server_error() => {
+                        tracing::error!(error = %e, "dds request failed");
+                        "internal error".to_string()
+                    }
+                    StatusCode::UNAUTHORIZED => "Incorrect IAM authentication information: \
+                                                 the token is invalid or has expired"
+                        .to_string(),
+                    _ => e.to_string(),
+                };
+                (status, code, msg)
+            }
+            DdsError::Body(b) => match b {
+                BodyError::TooLarge => (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    TOO_LARGE,
+                    "Request entity too large".to_string(),
+                ),
+                // The DDS code table has no 415: a body that is not JSON is a parameter error.
+                BodyError::Syntax(_)
+                | BodyError::Data(_)
+                | BodyError::ContentType
+                | BodyError::Read(_) => (StatusCode::BAD_REQUEST, PARAMETER_ERROR, b.to_string()),
+            },
+            DdsError::Auth(m) => (
+                StatusCode::UNAUTHORIZED,
+                AUTH_FAILED,
+                format!("Incorrect IAM authentication information: {m}"),
+            ),
+            DdsError::BadRequest(m) => (StatusCode::BAD_REQUEST, PARAMETER_ERROR, m.clone()),
+            DdsError::ProjectMismatch => (StatusCode::FORBIDDEN, FORBIDDEN, self.to_string()),
+            DdsError::NoSuchApi(m) => (StatusCode::NOT_FOUND, NO_SUCH_API, m.clone()),
+        }
+    }
+}
+
+impl IntoResponse for DdsError {
+    fn into_response(self) -> Response {
+        let (status, error_code, error_msg) = self.parts();
+        let mut resp = (
+            status,
+            axum::Json(ErrorBody {
+                error_code,
+                error_msg,
+            }),
+        )
+            .into_response();
+        let h = resp.headers_mut();
+        match &self {
+            DdsError::Core(CoreError::RateLimited { retry_after_secs }) => {
+                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    h.insert(header::RETRY_AFTER, v);
+                }
+            }
+            DdsError::Core(CoreError::Store(StoreError::Unavailable(_))) => {
+                h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        resp
+    }
+}
+
+/// Unknown paths under `/v3`: the gateway's "no such API".
+pub async fn not_found_fallback(uri: axum::extract::OriginalUri) -> DdsError {
+    DdsError::NoSuchApi(format!(
+        "The API does not exist or has not been published in the environment: {}",
+        uri.path()
+    ))
+}
+
+/// A known path with another method. The gateway routes on method and path together, so
+/// this too is "no such API" (404), as Huawei APIG answers it.
+pub async fn method_not_allowed_fallback(
+    method: axum::http::Method,
+    uri: axum::extract::OriginalUri,
+) -> DdsError {
+    DdsError::NoSuchApi(format!(
+        "The API does not exist or has not been published in the environment: {method} {}",
+        uri.path()
+    ))
+}
+
+pub type DdsResult<T> = Result<T, DdsError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dds_error_codes_and_statuses() {
+        let cases: Vec<(DdsError, u16, &str)> = vec![
+            (
+                CoreError::invalid("limit", "x").into(),
+                400,
+                PARAMETER_ERROR,
+            ),
+            (BodyError::Syntax("x".into()).into(), 400, PARAMETER_ERROR),
+            (BodyError::ContentType.into(), 400, PARAMETER_ERROR),
+            (BodyError::TooLarge.into(), 413, TOO_LARGE),
+            (CoreError::Unauthenticated.into(), 401, AUTH_FAILED),
+            (DdsError::Auth("x".into()), 401, AUTH_FAILED),
+            (
+                CoreError::Forbidden(sessiond_core::Privilege::SessionsTerminate).into(),
+                403,
+                FORBIDDEN,
+            ),
+            (DdsError::ProjectMismatch, 403, FORBIDDEN),
+            (CoreError::NotFound("session").into(), 404, NOT_FOUND),
+            (CoreError::Conflict("x".into()).into(), 409, CONFLICT),
+            (DdsError::NoSuchApi("x".into()), 404, NO_SUCH_API),
+            (
+                CoreError::Internal("secret detail".into()).into(),
+                500,
+                SERVER_ERROR,
+            ),
+        ];
+        for (e, status, code) in cases {
+            let (s, c, m) = e.parts();
+            assert_eq!((s.as_u16(), c), (status, code), "{e:?}");
+            assert!(!m.is_empty());
+            assert!(!m.contains("secret detail"), "{m}");
+        }
+    }
+}

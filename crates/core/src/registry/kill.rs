@@ -1,0 +1,87 @@
+//! Killing the running operations of explicit sessions on one node, all or nothing: MongoDB's
+//! `killOp` as DDS exposes it, where an idle connection has no operation to kill.
+
+use super::{Caller, Registry, ITEM_NOT_ATTEMPTED, ITEM_NOT_FOUND};
+use crate::domain::{Privilege, SessionId, SessionState};
+use crate::error::{CoreError, CoreResult};
+use crate::rules::bulk::BulkMode;
+use crate::store::EndScope;
+use std::collections::HashSet;
+
+/// Why [`Registry::kill_running`] refused a request; nothing was ended. Each names the first
+/// offending id in list order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KillRefusal {
+    /// No session with this id in scope on this node: unknown, malformed, another tenant's,
+    /// another service's or another node's, all alike.
+    NotFound(String),
+    /// The session is idle (no operation in progress) or has already ended.
+    Inactive(String),
+}
+
+impl Registry {
+    /// Ends the given sessions in one transaction if every one is a live session admitted by
+    /// `scope`, on `node_id`, with an operation in progress; otherwise refuses the request
+    /// and ends nothing. Returns how many were ended.
+    ///
+    /// All ids are checked before anything is ended. A session that goes idle between the
+    /// check and the transaction is still ended (the store guards liveness, not activity),
+    /// the same race a `killOp` has with an operation finishing on its own; one that ends
+    /// meanwhile makes the transaction roll back and is reported as inactive.
+    pub async fn kill_running(
+        &self,
+        caller: &Caller,
+        scope: &EndScope,
+        node_id: &str,
+        raw_ids: &[String],
+        reason: Option<String>,
+    ) -> CoreResult<Result<u64, KillRefusal>> {
+        caller.require(Privilege::SessionsTerminate)?;
+        if raw_ids.len() > self.cfg.max_bulk_ids {
+            return Err(CoreError::invalid(
+                "sessions",
+                format!("at most {} ids per request", self.cfg.max_bulk_ids),
+            ));
+        }
+        // A repeated id would meet itself already ended inside the one transaction and roll
+        // the whole batch back: killing it once is what the caller asked for.
+        let mut seen = HashSet::with_capacity(raw_ids.len());
+        let ids: Vec<String> = raw_ids
+            .iter()
+            .filter(|r| seen.insert(r.as_str()))
+            .cloned()
+            .collect();
+        for raw in &ids {
+            let Some(id) = SessionId::parse(raw) else {
+                return Ok(Err(KillRefusal::NotFound(raw.clone())));
+            };
+            match self.store.get_session(&id).await? {
+                Some(s) if scope.admits(&s) && s.node_id.as_deref() == Some(node_id) => {
+                    if s.state != SessionState::Active || s.activity.is_none() {
+                        return Ok(Err(KillRefusal::Inactive(raw.clone())));
+                    }
+                }
+                _ => return Ok(Err(KillRefusal::NotFound(raw.clone()))),
+            }
+        }
+        let r = self
+            .terminate_ids(caller, &ids, BulkMode::AllOrNothing, reason, scope, false)
+            .await?;
+        if r.terminated == ids.len() as u64 {
+            return Ok(Ok(r.terminated));
+        }
+        // Only a change between the check and the transaction gets here: name the item that
+        // failed (the others are `not_attempted`).
+        let failed = r
+            .results
+            .iter()
+            .find(|i| !i.ok && i.error.as_deref() != Some(ITEM_NOT_ATTEMPTED));
+        Ok(Err(match failed {
+            Some(i) if i.error.as_deref() == Some(ITEM_NOT_FOUND) => {
+                KillRefusal::NotFound(i.id.clone())
+            }
+            Some(i) => KillRefusal::Inactive(i.id.clone()),
+            None => KillRefusal::Inactive(ids.first().cloned().unwrap_or_default()),
+        }))
+    }
+}

@@ -1,0 +1,401 @@
+//! The real Commvault Python SDK (PyPI `cvpysdk`, pinned in tests/interop/requirements.txt)
+//! against the built `sessiond` binary over HTTPS: `Commcell()` checks the bare API root and
+//! logs in with its own payload, a bad password fails the way cvpysdk reports it, its
+//! RenewLoginToken works on a live token, the seed's DELETE Sessions XML sent with the
+//! Commcell's token logs off two sessions of other cvpysdk logins, the logged-off Commcell's
+//! next call fails after cvpysdk's own renewal attempts, and `logout()` closes the login.
+//! The registry is checked through the native API; every HTTP call cvpysdk made is printed.
+//!
+//! The virtualenv comes from `scripts/test` (env `SESSIOND_VENV`, default
+//! `$HOME/.cache/sessiond/venv`). Without it these tests fail, never skip.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const PW: &str = "cvpysdk-interop-password";
+/// A safety net only: readiness is the line itself, this just bounds a hung start.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The virtualenv's python with cvpysdk importable, or a failure that says how to get it.
+fn venv_python() -> PathBuf {
+    let venv = std::env::var_os("SESSIOND_VENV")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/sessiond/venv")))
+        .unwrap_or_else(|| PathBuf::from(".cache/sessiond/venv"));
+    let python = venv.join("bin").join("python");
+    let hint = "run scripts/test (it creates the virtualenv from tests/interop/requirements.txt), \
+                or point SESSIOND_VENV at a virtualenv with cvpysdk installed";
+    assert!(
+        python.is_file(),
+        "the interop virtualenv's python is missing at {}: {hint}",
+        python.display()
+    );
+    let out = Command::new(&python)
+        .args(["-c", "import cvpysdk.commcell"])
+        .output()
+        .expect("run the venv's python");
+    assert!(
+        out.status.success(),
+        "cvpysdk is not importable from {}: {hint}\n{}",
+        python.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    python
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+    base: String,
+    log: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// `sessiond serve` over HTTPS with its generated self-signed certificate, on port 0.
+    fn start(data: &Path) -> Server {
+        let log = data.with_extension("stderr");
+        let stderr = std::fs::File::create(&log).expect("server log");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sessiond"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data)
+            .env("SESSIOND_ADMIN_PASSWORD", PW)
+            .env("SESSIOND_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn sessiond");
+        let stdout = child.stdout.take().expect("stdout");
+        // Forward the readiness line, then keep draining so the server never blocks on a
+        // full pipe.
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line.trim().strip_prefix("listening on https://") {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(addr.to_owned());
+                    }
+                }
+            }
+        });
+        let addr = match rx.recv_timeout(READY_TIMEOUT) {
+            Ok(a) => a,
+            Err(e) => {
+                let _ = child.kill();
+                panic!(
+                    "no `listening on https://ADDR` line ({e}); stderr:\n{}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                )
+            }
+        };
+        let port = addr
+            .strip_prefix("127.0.0.1:")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected address {addr:?}"));
+        Server {
+            child,
+            port,
+            base: format!("https://{addr}"),
+            log,
+        }
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// The native API as admin, to set up and check what cvpysdk did.
+struct Native {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Native {
+    async fn login(server: &Server) -> Native {
+        let http = reqwest::Client::builder()
+            // The server's self-signed certificate.
+            .danger_accept_invalid_certs(true)
+            .build()
+            .expect("client");
+        let mut n = Native {
+            http,
+            base: server.base.clone(),
+            token: String::new(),
+        };
+        let (s, v) = n
+            .call(
+                Method::POST,
+                "/auth/login",
+                Some(json!({"username": "admin", "password": PW})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        n.token = v["token"].as_str().expect("token").to_string();
+        n
+    }
+
+    async fn call(&self, m: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut rb = self.http.request(m, format!("{}/api/v1{path}", self.base));
+        if !self.token.is_empty() {
+            rb = rb.bearer_auth(&self.token);
+        }
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb.send().await.expect("send");
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn session(&self, id: &str) -> Value {
+        let (s, v) = self
+            .call(Method::GET, &format!("/sessions/{id}"), None)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        v
+    }
+
+    async fn register(&self, body: Value) -> String {
+        let (s, v) = self.call(Method::POST, "/sessions", Some(body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["session"]["id"].as_str().expect("id").to_string()
+    }
+}
+
+/// The Python side. Every HTTP call cvpysdk (and the script's own `requests.delete`) makes
+/// goes through `requests.Session.request`, which is wrapped to print it on stderr (method,
+/// URL, status, headers without `Authtoken`, body with the password masked). The last stdout
+/// line is a JSON summary for the Rust side to check.
+const SCRIPT: &str = r#"
+import json, re, sys
+import requests
+from cvpysdk.commcell import Commcell
+from cvpysdk.exception import SDKException
+
+port, admin_pw, user_pw = sys.argv[1], sys.argv[2], sys.argv[3]
+host = '127.0.0.1:' + port
+
+_orig = requests.Session.request
+def _spy(self, method, url, **kw):
+    r = _orig(self, method, url, **kw)
+    hdrs = {k: v for k, v in (kw.get('headers') or {}).items() if k.lower() != 'authtoken'}
+    body = kw.get('json') if kw.get('json') is not None else kw.get('data')
+    if isinstance(body, dict) and 'password' in body:
+        body = dict(body, password='<base64 password>')
+    if isinstance(body, bytes):
+        body = body.decode('utf-8', 'replace')
+    # Tokens stay out of the output, wherever they appear.
+    mask = lambda s: re.sub(r'QSDK [A-Za-z0-9._-]+', 'QSDK <token>', s)
+    print(mask('CALL %s %s -> %s %s headers=%s body=%r response=%r' % (
+        method, url, r.status_code, r.headers.get('Content-Type'), hdrs, body, r.text[:300])),
+        file=sys.stderr)
+    return r
+requests.Session.request = _spy
+
+def commcell(user, pw):
+    # cvpysdk builds https://<webconsole_hostname>/commandcenter/api/ from the host:port;
+    # force_https keeps it from falling back to http, verify_ssl=False accepts the
+    # self-signed certificate.
+    return Commcell(host, user, pw, force_https=True, verify_ssl=False)
+
+out = {}
+
+# A wrong password: cvpysdk raises with errList[0].errLogMessage.
+try:
+    commcell('admin', 'not-the-password')
+    out['bad_login'] = 'no error'
+except SDKException as e:
+    out['bad_login'] = str(e)
+
+c = commcell('admin', admin_pw)
+assert c.auth_token.startswith('QSDK '), 'token type'
+out['admin_session'] = c.auth_token[5:].split('.')[0]
+
+# RenewLoginToken on a live token: the same token back.
+out['renewed_same'] = c._cvpysdk_object._renew_login_token(0) == c.auth_token
+
+# Commvault sessions of other logins: two to log off, one to keep.
+c1, c2, keep = commcell('u1', user_pw), commcell('u2', user_pw), commcell('u3', user_pw)
+
+# GET Sessions through cvpysdk's own request helper (its headers, its token).
+listed = c.request('GET', 'Sessions').json()['sessions']
+by_user = {s['user']['userName']: s['sessionId'] for s in listed}
+out['listed_users'] = sorted(by_user)
+targets = [by_user['u1'], by_user['u2']]
+out['targets'] = targets
+out['keep'] = by_user['u3']
+
+# Seed 004's sample request, byte for byte apart from the ids.
+body = ('<?xml version="1.0" encoding="utf-8"?>\n'
+        ' <Api_LogoffUsersRequest>\n'
+        '   <sessions val="%s"/>\n'
+        '   <sessions val="%s"/>\n'
+        '</Api_LogoffUsersRequest >\n') % tuple(targets)
+r = requests.delete(c._web_service + 'Sessions', data=body.encode('utf-8'), verify=False,
+                    headers={'Host': host, 'Accept': 'application/xml',
+                             'Authtoken': c.auth_token, 'Content-type': 'application/xml'})
+out['logoff_status'] = r.status_code
+out['logoff_body'] = r.text
+
+# A logged-off Commcell: its next call is a 401, cvpysdk tries RenewLoginToken by itself,
+# which cannot revive the session, and gives up.
+try:
+    c1.request('GET', 'Sessions')
+    out['c1_after'] = 'no error'
+except SDKException as e:
+    out['c1_after'] = str(e)
+
+# The kept session still works.
+out['keep_lists'] = len(keep.request('GET', 'Sessions').json()['sessions'])
+
+out['logout'] = c.logout()
+print(json.dumps(out))
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cvpysdk_logs_in_logs_off_sessions_and_logs_out() {
+    // Fail at once, before any setup, when the client is missing.
+    let python = venv_python();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&dir.path().join("data"));
+    let native = Native::login(&server).await;
+
+    let user_pw = "cvpysdk-user-password";
+    for u in ["u1", "u2", "u3"] {
+        let (s, v) = native
+            .call(
+                Method::POST,
+                "/principals",
+                Some(json!({"name": u, "password": user_pw, "role": "viewer"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    // Never touched: another tenant's commvault session and a non-commvault one.
+    let (s, v) = native
+        .call(Method::POST, "/tenants", Some(json!({"name": "acme"})))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let foreign = native
+        .register(json!({"service": "commvault", "tenant": "acme", "user": {"name": "u1"}}))
+        .await;
+    let smb = native
+        .register(json!({"service": "smb", "user": {"name": "u1"}, "originator": "10.0.0.1"}))
+        .await;
+
+    let script = dir.path().join("cvpysdk_interop.py");
+    std::fs::write(&script, SCRIPT).expect("write script");
+    let out = Command::new(&python)
+        .arg(&script)
+        .args([&server.port.to_string(), PW, user_pw])
+        // Keep cvpysdk's own config and cache lookups away from the user's files.
+        .env("HOME", dir.path())
+        .output()
+        .expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    // What cvpysdk called, for the record.
+    eprintln!("--- cvpysdk calls ---\n{stderr}--- summary ---\n{stdout}");
+    assert!(
+        out.status.success(),
+        "the cvpysdk script failed ({}):\n{stderr}\n{stdout}",
+        out.status
+    );
+    let summary: Value = stdout
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no JSON summary: {stdout}"));
+
+    // Commcell() checked the bare root (with its trailing slash) and logged in with its
+    // own payload; the calls below are cvpysdk's, as printed.
+    let calls: Vec<&str> = stderr.lines().filter(|l| l.starts_with("CALL ")).collect();
+    let root = format!(
+        "CALL GET https://127.0.0.1:{}/commandcenter/api/ -> 200",
+        server.port
+    );
+    assert!(calls.iter().any(|c| c.starts_with(&root)), "{calls:#?}");
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.contains("/commandcenter/api/Login -> 200")
+                && c.contains("'mode': 4")
+                && c.contains("'clientType': 30")),
+        "{calls:#?}"
+    );
+    assert!(
+        summary["bad_login"]
+            .as_str()
+            .is_some_and(|m| m.contains("Login failed: invalid username or password")),
+        "{summary}"
+    );
+    assert_eq!(summary["renewed_same"], true, "{summary}");
+    assert_eq!(summary["listed_users"], json!(["admin", "u1", "u2", "u3"]));
+    assert_eq!(summary["logoff_status"], 200, "{summary}");
+    assert_eq!(summary["logoff_body"], "<Api_LogoffUsersResponse />");
+    // The logged-off Commcell's call was refused; cvpysdk tried RenewLoginToken itself.
+    assert!(
+        summary["c1_after"]
+            .as_str()
+            .is_some_and(|m| m != "no error"),
+        "{summary}"
+    );
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.contains("/commandcenter/api/RenewLoginToken -> 401")),
+        "{calls:#?}"
+    );
+    assert!(
+        summary["keep_lists"].as_u64().is_some_and(|n| n >= 2),
+        "{summary}"
+    );
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.contains("POST") && c.contains("/commandcenter/api/Logout -> 200")),
+        "{calls:#?}"
+    );
+
+    // The registry agrees: the targets terminated by admin, the Commcell's own login closed
+    // by its logout, everything else untouched.
+    for t in summary["targets"].as_array().expect("targets") {
+        let s = native.session(t.as_str().expect("id")).await;
+        assert_eq!(
+            (&s["state"], &s["ended_by"], &s["service"]),
+            (&json!("terminated"), &json!("admin"), &json!("commvault")),
+            "{s}"
+        );
+    }
+    let own = native
+        .session(summary["admin_session"].as_str().expect("admin_session"))
+        .await;
+    assert_eq!(
+        (&own["state"], &own["service"]),
+        (&json!("closed"), &json!("commvault"))
+    );
+    let keep = native
+        .session(summary["keep"].as_str().expect("keep"))
+        .await;
+    assert_eq!(keep["state"], "active", "{keep}");
+    for id in [&foreign, &smb] {
+        assert_eq!(native.session(id).await["state"], "active");
+    }
+    assert!(!server.stderr().contains("panicked"), "{}", server.stderr());
+}

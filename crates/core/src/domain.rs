@@ -141,6 +141,29 @@ pub struct User {
     pub full_name: Option<String>,
 }
 
+impl User {
+    /// How vendor consoles name a user: the plain name for local users, `DOMAIN\name` for
+    /// directory users, and for a user known only by a number or SID that identifier in the
+    /// identity grammar (`uid:1000`), so it is never empty when any identity is set.
+    pub fn display_name(&self) -> String {
+        match &self.name {
+            Some(name) => match self.domain {
+                Domain::ActiveDirectory | Domain::PosixUser | Domain::PosixGroup => {
+                    format!("{}\\{}", self.domain.as_str(), name)
+                }
+                _ => name.clone(),
+            },
+            None => self
+                .sid
+                .clone()
+                .or_else(|| self.uid.map(|v| format!("uid:{v}")))
+                .or_else(|| self.gid.map(|v| format!("gid:{v}")))
+                .or_else(|| self.auth_id.map(|v| format!("auth_id:{v}")))
+                .unwrap_or_default(),
+        }
+    }
+}
+
 fn ser_opt_u64_str<S: Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
     match v {
         Some(n) => s.collect_str(n),

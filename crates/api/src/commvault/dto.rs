@@ -25,7 +25,7 @@ use super::format::XmlOut;
 use super::xml::Element;
 use serde::{Deserialize, Serialize};
 use sessiond_core::identity::derive_auth_id;
-use sessiond_core::{Domain, Session, SessionKind, User};
+use sessiond_core::{Session, SessionKind, User};
 
 /// The `consoleType` of a Commvault REST API login (the `clientType` cvpysdk sends).
 pub const CONSOLE_TYPE_API: i64 = 30;
@@ -249,25 +249,9 @@ pub struct SessionEntry {
     pub user: SessionUser,
 }
 
-/// The name Commvault shows for a session's user: the plain name for local users,
-/// `DOMAIN\name` for directory users, and for a user known only by a number or SID that
-/// identifier in the identity grammar, so it is never empty.
+/// The name this console shows for a session's user (core's one rule).
 pub fn user_name(u: &User) -> String {
-    match &u.name {
-        Some(name) => match u.domain {
-            Domain::ActiveDirectory | Domain::PosixUser | Domain::PosixGroup => {
-                format!("{}\\{}", u.domain.as_str(), name)
-            }
-            _ => name.clone(),
-        },
-        None => u
-            .sid
-            .clone()
-            .or_else(|| u.uid.map(|v| format!("uid:{v}")))
-            .or_else(|| u.gid.map(|v| format!("gid:{v}")))
-            .or_else(|| u.auth_id.map(|v| format!("auth_id:{v}")))
-            .unwrap_or_default(),
-    }
+    u.display_name()
 }
 
 fn numeric_attr(s: &Session, key: &str) -> Option<i64> {
@@ -424,7 +408,7 @@ mod tests {
             ..User::default()
         };
         assert_eq!(user_name(&u), "alice");
-        u.domain = Domain::ActiveDirectory;
+        u.domain = sessiond_core::Domain::ActiveDirectory;
         assert_eq!(user_name(&u), "ACTIVE_DIRECTORY\\alice");
         let u = User {
             uid: Some(7),

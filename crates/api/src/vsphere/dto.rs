@@ -2,7 +2,7 @@
 //! and the request bodies, with the mapping from a sessiond `Session` to a `UserSession`.
 
 use serde::{Deserialize, Serialize};
-use sessiond_core::{Domain, Session, Timestamp, User};
+use sessiond_core::{Session, Timestamp, User};
 
 /// The locale a session reports when its client named none (vCenter's default is `en`).
 pub const DEFAULT_LOCALE: &str = "en";
@@ -49,25 +49,9 @@ pub struct UserSession {
     pub call_count: u64,
 }
 
-/// The name vSphere shows for a session's user: the plain name for local users (a login
-/// session's principal), `DOMAIN\name` for directory users, and for a user known only by
-/// a number or SID that identifier in the identity grammar (`uid:1000`), so it is never empty.
+/// The name this console shows for a session's user (core's one rule).
 pub fn user_name(u: &User) -> String {
-    match &u.name {
-        Some(name) => match u.domain {
-            Domain::ActiveDirectory | Domain::PosixUser | Domain::PosixGroup => {
-                format!("{}\\{}", u.domain.as_str(), name)
-            }
-            _ => name.clone(),
-        },
-        None => u
-            .sid
-            .clone()
-            .or_else(|| u.uid.map(|v| format!("uid:{v}")))
-            .or_else(|| u.gid.map(|v| format!("gid:{v}")))
-            .or_else(|| u.auth_id.map(|v| format!("auth_id:{v}")))
-            .unwrap_or_default(),
-    }
+    u.display_name()
 }
 
 impl UserSession {
@@ -180,7 +164,7 @@ mod tests {
             ..User::default()
         };
         assert_eq!(user_name(&u), "alice");
-        u.domain = Domain::ActiveDirectory;
+        u.domain = sessiond_core::Domain::ActiveDirectory;
         assert_eq!(user_name(&u), "ACTIVE_DIRECTORY\\alice");
         let u = User {
             uid: Some(1000),

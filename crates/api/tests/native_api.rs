@@ -1402,3 +1402,29 @@ async fn list_filters_on_the_current_operation() {
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn a_role_change_applies_to_the_next_call() {
+    let app = spawn().await;
+    let op = app.principal("shifty", "operator", None).await;
+    let svc = app.principal("svc", "service", None).await;
+    let (id, _) = app.register(&svc, smb("eve", "10.0.0.5")).await;
+    // The first call caches the principal; the change below must still apply at once.
+    assert_eq!(
+        app.call(Method::GET, "/sessions", Some(&op), None).await.0,
+        StatusCode::OK
+    );
+    let (s, _) = app
+        .call(
+            Method::PATCH,
+            "/principals/shifty",
+            Some(&app.admin),
+            Some(json!({"role": "viewer"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = app
+        .call(Method::DELETE, &format!("/sessions/{id}"), Some(&op), None)
+        .await;
+    assert_eq!((s, code(&v)), (StatusCode::FORBIDDEN, "forbidden"));
+}

@@ -183,6 +183,7 @@ impl Registry {
             p.disabled = d;
         }
         self.store.update_principal(&p).await?;
+        self.principals.evict(&p.name);
         if disabling {
             self.end_logins_of(
                 &p.name,
@@ -259,6 +260,7 @@ impl Registry {
         p.password_hash = hash_blocking(new_password.to_string()).await?;
         p.disabled = false;
         self.store.update_principal(&p).await?;
+        self.principals.evict(&p.name);
         Ok(())
     }
 }

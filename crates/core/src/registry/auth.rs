@@ -64,6 +64,41 @@ pub struct LoginInfo {
     pub locale: Option<String>,
 }
 
+/// Principals read by `authenticate`, kept briefly: every API call needs its caller's role,
+/// and re-reading it each time cost a store read per request. Changes made through this
+/// registry evict at once; a change made by another replica is seen within [`PRINCIPAL_TTL`].
+/// Disabling is never delayed in effect: it also ends the principal's login sessions, which
+/// `authenticate` checks in the store on every call.
+#[derive(Default)]
+pub(super) struct PrincipalCache {
+    map: Mutex<HashMap<String, (Principal, std::time::Instant)>>,
+}
+
+const PRINCIPAL_TTL: Duration = Duration::from_secs(2);
+const PRINCIPAL_CACHE_MAX: usize = 10_000;
+
+impl PrincipalCache {
+    fn get(&self, name: &str) -> Option<Principal> {
+        let map = self.map.lock().ok()?;
+        map.get(name)
+            .filter(|(_, at)| at.elapsed() < PRINCIPAL_TTL)
+            .map(|(p, _)| p.clone())
+    }
+    fn put(&self, p: &Principal) {
+        if let Ok(mut map) = self.map.lock() {
+            if map.len() >= PRINCIPAL_CACHE_MAX {
+                map.clear();
+            }
+            map.insert(p.name.clone(), (p.clone(), std::time::Instant::now()));
+        }
+    }
+    pub(super) fn evict(&self, name: &str) {
+        if let Ok(mut map) = self.map.lock() {
+            map.remove(name);
+        }
+    }
+}
+
 /// Counts failed logins per name and imposes an exponential backoff after a few, so that
 /// password guessing is slow without locking the real user out for long.
 #[derive(Default)]
@@ -229,8 +264,7 @@ impl Registry {
             return Err(CoreError::Unauthenticated);
         }
         let principal = self
-            .store
-            .get_principal(&session.owner)
+            .principal_cached(&session.owner)
             .await?
             .filter(|p| !p.disabled && p.tenant_id == session.tenant_id)
             .ok_or(CoreError::Unauthenticated)?;
@@ -257,6 +291,17 @@ impl Registry {
         self.end_sessions(std::slice::from_ref(own), &scope, &end, false)
             .await?;
         Ok(())
+    }
+
+    async fn principal_cached(&self, name: &str) -> CoreResult<Option<Principal>> {
+        if let Some(p) = self.principals.get(name) {
+            return Ok(Some(p));
+        }
+        let p = self.store.get_principal(name).await?;
+        if let Some(p) = &p {
+            self.principals.put(p);
+        }
+        Ok(p)
     }
 
     /// The last activity including touches not flushed yet.

@@ -70,6 +70,7 @@ pub struct Registry {
     ids: Mutex<crate::ids::IdGen>,
     confirm_key: ConfirmKey,
     login_guard: auth::LoginGuard,
+    principals: auth::PrincipalCache,
     seal_key: Option<crate::secretbox::SealKey>,
 }
 
@@ -88,6 +89,7 @@ impl Registry {
             ids: Mutex::new(crate::ids::IdGen::default()),
             confirm_key,
             login_guard: auth::LoginGuard::default(),
+            principals: auth::PrincipalCache::default(),
             seal_key: None,
         }
     }

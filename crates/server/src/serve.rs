@@ -143,7 +143,7 @@ pub async fn run(cfg: ServeConfig) -> Result<(), ServeError> {
         Duration::from_secs(5),
     )?;
     let background = tasks::spawn(registry.clone(), sweep_every, stop_rx);
-    tokio::spawn(shutdown_on_signal(handle.clone()));
+    tokio::spawn(shutdown_on_signal(handle.clone(), StopSignals::register()?));
 
     let scheme = if cfg.plain_http { "http" } else { "https" };
     let served = if cfg.plain_http {
@@ -180,23 +180,43 @@ fn announce(scheme: &str, addr: SocketAddr) {
     tracing::info!(%addr, scheme, "ready");
 }
 
-async fn shutdown_on_signal(handle: axum_server::Handle) {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// The signals that stop the server, registered before the readiness line is printed: a
+/// SIGTERM that arrives right after readiness must drain, not kill with the default action.
+struct StopSignals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn register() -> Result<StopSignals, ServeError> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let err = |e: std::io::Error| ServeError::Other(format!("cannot handle signals: {e}"));
+            Ok(StopSignals {
+                term: signal(SignalKind::terminate()).map_err(err)?,
+                int: signal(SignalKind::interrupt()).map_err(err)?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        #[cfg(not(unix))]
+        Ok(StopSignals {})
     }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {},
+            _ = self.int.recv() => {},
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn shutdown_on_signal(handle: axum_server::Handle, mut signals: StopSignals) {
+    signals.recv().await;
     tracing::info!("shutting down: draining in-flight requests");
     handle.graceful_shutdown(Some(Duration::from_secs(30)));
 }

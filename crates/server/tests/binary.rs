@@ -282,6 +282,13 @@ async fn https_by_default_with_a_generated_certificate() {
             .permissions()
             .mode();
         assert_eq!(mode & 0o077, 0, "the private key is owner-only");
+        for secret in ["confirm.key", "access-keys.key"] {
+            let mode = std::fs::metadata(dir.path().join(secret))
+                .expect("secret file")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "{secret} is owner-only");
+        }
     }
     stop(server);
     // The certificate is generated once and reused.

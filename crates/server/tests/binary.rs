@@ -530,3 +530,135 @@ fn start_logged(data: &Path, log: &Path) -> Server {
         base: line.trim().trim_start_matches("listening on ").to_string(),
     }
 }
+
+/// kill -9 in the middle of a stream of registrations and terminations: after a restart,
+/// every acknowledged registration exists and every acknowledged termination holds.
+#[tokio::test]
+async fn acknowledged_writes_survive_kill_9() {
+    use reqwest::Method;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let http = reqwest::Client::new();
+    let server = start(dir.path(), &["--plain-http"]);
+    let base = server.base.clone();
+    let tok = login(&http, &base).await;
+
+    // Writers run until the server dies; each records only what was acknowledged.
+    let mut tasks = Vec::new();
+    for w in 0..4 {
+        let (http, base, tok) = (http.clone(), base.clone(), tok.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut registered = Vec::new();
+            let mut terminated = Vec::new();
+            for i in 0.. {
+                let body = json!({"service":"smb","user":{"name":format!("k{w}-{i}")}});
+                let (s, v) =
+                    match try_call(&http, &base, Method::POST, "/sessions", &tok, Some(body)).await
+                    {
+                        Some(r) => r,
+                        None => break,
+                    };
+                if s != StatusCode::CREATED {
+                    break;
+                }
+                let id = v["session"]["id"].as_str().unwrap_or_default().to_string();
+                registered.push(id.clone());
+                if i % 2 == 0 {
+                    match try_call(
+                        &http,
+                        &base,
+                        Method::DELETE,
+                        &format!("/sessions/{id}"),
+                        &tok,
+                        None,
+                    )
+                    .await
+                    {
+                        Some((s, _)) if s == StatusCode::OK => terminated.push(id),
+                        Some(_) => {}
+                        None => break,
+                    }
+                }
+            }
+            (registered, terminated)
+        }));
+    }
+    // Let some work be acknowledged, then kill without warning.
+    loop {
+        let (_, v) = call(
+            &http,
+            &base,
+            Method::GET,
+            "/sessions?service=smb&state=all&limit=1000",
+            Some(&tok),
+            None,
+        )
+        .await;
+        if v["items"].as_array().map_or(0, Vec::len) >= 200 {
+            break;
+        }
+        // Writers only stop when the server does: if they all have, fail instead of spinning.
+        assert!(
+            !tasks.iter().all(|t| t.is_finished()),
+            "the writers stopped before the kill"
+        );
+    }
+    let mut server = server;
+    server.child.kill().expect("kill -9");
+    let _ = server.child.wait();
+    let mut registered = Vec::new();
+    let mut terminated = Vec::new();
+    for t in tasks {
+        let (r, d) = t.await.expect("writer");
+        registered.extend(r);
+        terminated.extend(d);
+    }
+    assert!(registered.len() >= 200 && !terminated.is_empty());
+
+    let server = start(dir.path(), &["--plain-http"]);
+    let tok = login(&http, &server.base).await;
+    for id in &registered {
+        let (s, v) = call(
+            &http,
+            &server.base,
+            Method::GET,
+            &format!("/sessions/{id}"),
+            Some(&tok),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "acknowledged registration {id} lost");
+        if terminated.contains(id) {
+            assert_eq!(
+                v["state"], "terminated",
+                "acknowledged termination of {id} lost"
+            );
+        }
+    }
+    eprintln!(
+        "after kill -9: {} registrations and {} terminations acknowledged, all present",
+        registered.len(),
+        terminated.len()
+    );
+    stop(server);
+}
+
+/// A request that reports a dead server as `None` instead of panicking.
+async fn try_call(
+    http: &reqwest::Client,
+    base: &str,
+    m: reqwest::Method,
+    path: &str,
+    tok: &str,
+    body: Option<Value>,
+) -> Option<(StatusCode, Value)> {
+    let mut rb = http
+        .request(m, format!("{base}/api/v1{path}"))
+        .bearer_auth(tok);
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let r = rb.send().await.ok()?;
+    let s = r.status();
+    let v = r.json().await.unwrap_or(Value::Null);
+    Some((s, v))
+}

@@ -14,19 +14,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
 use sessiond_core::rules::bulk::BulkMode;
-use sessiond_core::rules::timeouts::expired_at;
 use sessiond_core::store::EndScope;
 use sessiond_core::wire::{FilterParams, ListParams};
-use sessiond_core::{Session, SessionState, Timestamp};
 
 /// Recorded on every session this dialect ends.
 const LOGOFF_REASON: &str = "logged off through the Commvault API (DELETE Sessions)";
-
-/// Live: active and not past its deadline, even if the sweeper has not ended it yet (core's
-/// timeout rule decides). `GET Sessions` lists live sessions only (DESIGN.md §5).
-fn is_live(s: &Session, now: Timestamp) -> bool {
-    s.state == SessionState::Active && expired_at(s, s.last_active_at, now).is_none()
-}
 
 /// `GET Sessions` (Sessions.Read): every live `commvault` session of the caller's tenant.
 pub async fn list(
@@ -46,11 +38,10 @@ pub async fn list(
     let mut sessions = Vec::new();
     loop {
         let page = st.registry.list(&caller, &params).await?;
-        let now = st.registry.clock().now();
         sessions.extend(
             page.items
                 .iter()
-                .filter(|s| is_live(s, now))
+                .filter(|s| st.registry.is_live_now(s))
                 .map(SessionEntry::from_session),
         );
         // A page may be short and still carry `next`: only a missing `next` ends the walk.

@@ -19,19 +19,11 @@ use axum::Json;
 use sessiond_core::identity::fold;
 use sessiond_core::registry::ITEM_OWN_SESSION;
 use sessiond_core::rules::bulk::BulkMode;
-use sessiond_core::rules::timeouts::expired_at;
 use sessiond_core::store::EndScope;
 use sessiond_core::wire::{FilterParams, ListParams};
-use sessiond_core::{CoreError, LoginInfo, Privilege, Session, SessionId, SessionState};
+use sessiond_core::{CoreError, LoginInfo, Privilege, SessionId};
 
 type In<T> = Body<T, Fault>;
-
-/// Live in vSphere's sense: active and not past its deadline, even if the sweeper has not
-/// ended it yet (core's timeout rule decides).
-fn is_live(s: &Session, st: &AppState) -> bool {
-    s.state == SessionState::Active
-        && expired_at(s, s.last_active_at, st.registry.clock().now()).is_none()
-}
 
 /// `POST Login {userName, password, locale?}` → UserSession, the token in the
 /// `vmware-api-session-id` response header. The login is a session of service `vsphere`.
@@ -115,7 +107,7 @@ pub async fn session_list(
         out.extend(
             page.items
                 .iter()
-                .filter(|s| is_live(s, &st))
+                .filter(|s| st.registry.is_live_now(s))
                 .map(UserSession::from_session),
         );
         // A page may be short and still carry `next`: only a missing `next` ends the walk.
@@ -151,7 +143,7 @@ pub async fn session_is_active(
     // `get` lets a default-tenant admin see every tenant; this dialect never does.
     let active = s.tenant_id == caller.tenant_id
         && s.service == SERVICE
-        && is_live(&s, &st)
+        && st.registry.is_live_now(&s)
         && fold(&user_name(&s.user)) == fold(&body.user_name);
     Ok(Json(active))
 }

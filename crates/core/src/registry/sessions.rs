@@ -339,4 +339,12 @@ impl Registry {
         }
         Ok((total, out))
     }
+
+    /// Whether a session is live right now: active and not past its deadline, counting
+    /// activity not yet flushed, even if the sweeper has not ended it yet. Listings that
+    /// must show live sessions only (vSphere, Commvault) filter with this.
+    pub fn is_live_now(&self, s: &Session) -> bool {
+        s.state == SessionState::Active
+            && timeouts::expired_at(s, self.last_activity(s), self.clock.now()).is_none()
+    }
 }

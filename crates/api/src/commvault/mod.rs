@@ -12,7 +12,7 @@ pub mod error;
 mod format;
 mod login;
 mod sessions;
-mod xml;
+pub mod xml;
 
 pub use error::CvError;
 

@@ -49,6 +49,7 @@ pub fn cases() -> Vec<Case> {
         case!(registry::timeouts_with_manual_clock),
         case!(registry::terminate_modes),
         case!(registry::refuse_own_session),
+        case!(registry::all_or_nothing_with_repeated_ids),
         case!(registry::terminate_bulk_by_filter),
         case!(registry::tenant_isolation),
         case!(admin::tenants_basics),

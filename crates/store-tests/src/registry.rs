@@ -256,6 +256,31 @@ pub async fn refuse_own_session(store: Arc<dyn Store>) {
     assert_eq!(state(&env, &b.id).await, SessionState::Active);
 }
 
+/// An id named twice in an all_or_nothing request (also in another letter case) is ended
+/// once; the request does not fail on meeting itself already ended.
+pub async fn all_or_nothing_with_repeated_ids(store: Arc<dyn Store>) {
+    let env = Env::new(store).await;
+    let (r, admin) = (&env.registry, &env.admin);
+    let scope = EndScope::tenant(admin.scope());
+    let (a, _) = register(&env, admin, request("rep-a", Domain::Local)).await;
+    let (b, _) = register(&env, admin, request("rep-b", Domain::Local)).await;
+    let raw = vec![
+        a.id.to_string(),
+        a.id.to_string().to_lowercase(),
+        b.id.to_string(),
+        a.id.to_string(),
+    ];
+    let out = r
+        .terminate_ids(admin, &raw, BulkMode::AllOrNothing, None, &scope, false)
+        .await
+        .expect("terminate_ids");
+    assert_eq!(out.terminated, 2);
+    assert!(out.results.iter().all(|i| i.ok), "{:?}", out.results);
+    assert_eq!(out.results.len(), 4);
+    assert_eq!(state(&env, &a.id).await, SessionState::Terminated);
+    assert_eq!(state(&env, &b.id).await, SessionState::Terminated);
+}
+
 fn by_identity(identity: &str) -> FilterParams {
     FilterParams {
         identity: Some(identity.into()),

@@ -43,18 +43,17 @@ impl Registry {
                 format!("at most {} ids per request", self.cfg.max_bulk_ids),
             ));
         }
-        // A repeated id would meet itself already ended inside the one transaction and roll
-        // the whole batch back: killing it once is what the caller asked for.
-        let mut seen = HashSet::with_capacity(raw_ids.len());
-        let ids: Vec<String> = raw_ids
-            .iter()
-            .filter(|r| seen.insert(r.as_str()))
-            .cloned()
-            .collect();
-        for raw in &ids {
+        // Each session is checked once however often (or in whatever letter case) it is
+        // named; `terminate_ids` ends a repeated id once too.
+        let ids = raw_ids;
+        let mut distinct = HashSet::with_capacity(ids.len());
+        for raw in ids {
             let Some(id) = SessionId::parse(raw) else {
                 return Ok(Err(KillRefusal::NotFound(raw.clone())));
             };
+            if !distinct.insert(id.clone()) {
+                continue;
+            }
             match self.store.get_session(&id).await? {
                 Some(s) if scope.admits(&s) && s.node_id.as_deref() == Some(node_id) => {
                     if s.state != SessionState::Active || s.activity.is_none() {
@@ -65,9 +64,9 @@ impl Registry {
             }
         }
         let r = self
-            .terminate_ids(caller, &ids, BulkMode::AllOrNothing, reason, scope, false)
+            .terminate_ids(caller, ids, BulkMode::AllOrNothing, reason, scope, false)
             .await?;
-        if r.terminated == ids.len() as u64 {
+        if r.terminated == distinct.len() as u64 {
             return Ok(Ok(r.terminated));
         }
         // Only a change between the check and the transaction gets here: name the item that

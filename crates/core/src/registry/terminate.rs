@@ -208,9 +208,21 @@ impl Registry {
                         })
                         .collect();
                 } else {
-                    let ids: Vec<SessionId> = parsed.into_iter().flatten().collect();
-                    let b = self.end_sessions(&ids, scope, &end, true).await?;
-                    for (r, o) in raw_ids.iter().zip(&b.outcomes) {
+                    // A repeated id would meet itself already ended inside the one
+                    // transaction and roll everything back; ending it once is what was asked,
+                    // so the store sees each id once and repeats share its outcome.
+                    let mut unique: Vec<SessionId> = Vec::with_capacity(parsed.len());
+                    let mut seen = std::collections::HashSet::with_capacity(parsed.len());
+                    for id in parsed.iter().flatten() {
+                        if seen.insert(id) {
+                            unique.push(id.clone());
+                        }
+                    }
+                    let b = self.end_sessions(&unique, scope, &end, true).await?;
+                    let outcome: std::collections::HashMap<&SessionId, &EndOutcome> =
+                        unique.iter().zip(&b.outcomes).collect();
+                    for (r, id) in raw_ids.iter().zip(parsed.iter().flatten()) {
+                        let o = outcome.get(id).copied().unwrap_or(&EndOutcome::NotFound);
                         results.push(if b.committed || *o != EndOutcome::Ended {
                             item(r, o)
                         } else {
@@ -218,7 +230,7 @@ impl Registry {
                         });
                     }
                     if b.committed {
-                        terminated = ids.len() as u64;
+                        terminated = unique.len() as u64;
                     }
                 }
             }

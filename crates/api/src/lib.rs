@@ -10,6 +10,7 @@ pub mod metrics_layer;
 pub mod native;
 pub mod qumulo;
 pub mod state;
+pub mod status;
 pub mod vsphere;
 
 pub use state::AppState;

@@ -61,28 +61,15 @@ impl DdsError {
     fn parts(&self) -> (StatusCode, &'static str, String) {
         match self {
             DdsError::Core(e) => {
-                let (status, code) = match e {
-                    CoreError::Unauthenticated | CoreError::InvalidCredentials => {
-                        (StatusCode::UNAUTHORIZED, AUTH_FAILED)
-                    }
-                    CoreError::Forbidden(_) => (StatusCode::FORBIDDEN, FORBIDDEN),
-                    CoreError::NotFound(_) | CoreError::Store(StoreError::NotFound) => {
-                        (StatusCode::NOT_FOUND, NOT_FOUND)
-                    }
-                    CoreError::SessionEnded(_)
-                    | CoreError::Conflict(_)
-                    | CoreError::ConfirmMismatch
-                    | CoreError::Store(StoreError::Conflict(_)) => (StatusCode::CONFLICT, CONFLICT),
-                    CoreError::BadRequest(_) | CoreError::Invalid { .. } => {
-                        (StatusCode::BAD_REQUEST, PARAMETER_ERROR)
-                    }
-                    CoreError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, THROTTLED),
-                    CoreError::Store(StoreError::Unavailable(_)) => {
-                        (StatusCode::SERVICE_UNAVAILABLE, SERVER_ERROR)
-                    }
-                    CoreError::Store(StoreError::Internal(_)) | CoreError::Internal(_) => {
-                        (StatusCode::INTERNAL_SERVER_ERROR, SERVER_ERROR)
-                    }
+                let status = crate::status::of_without_422(e);
+                let code = match status {
+                    StatusCode::UNAUTHORIZED => AUTH_FAILED,
+                    StatusCode::FORBIDDEN => FORBIDDEN,
+                    StatusCode::NOT_FOUND => NOT_FOUND,
+                    StatusCode::CONFLICT => CONFLICT,
+                    StatusCode::BAD_REQUEST => PARAMETER_ERROR,
+                    StatusCode::TOO_MANY_REQUESTS => THROTTLED,
+                    _ => SERVER_ERROR,
                 };
                 let msg = match status {
                     // Details of server failures go to the log, not to the client.

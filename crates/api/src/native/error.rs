@@ -39,26 +39,7 @@ impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, String) {
         match self {
             ApiError::Core(e) => {
-                let status = match e {
-                    CoreError::Unauthenticated | CoreError::InvalidCredentials => {
-                        StatusCode::UNAUTHORIZED
-                    }
-                    CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
-                    CoreError::NotFound(_) | CoreError::Store(StoreError::NotFound) => {
-                        StatusCode::NOT_FOUND
-                    }
-                    CoreError::SessionEnded(_)
-                    | CoreError::Conflict(_)
-                    | CoreError::ConfirmMismatch
-                    | CoreError::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
-                    CoreError::BadRequest(_) => StatusCode::BAD_REQUEST,
-                    CoreError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-                    CoreError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-                    CoreError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
-                    CoreError::Store(StoreError::Internal(_)) | CoreError::Internal(_) => {
-                        StatusCode::INTERNAL_SERVER_ERROR
-                    }
-                };
+                let status = crate::status::of(e);
                 let message = if status.is_server_error() {
                     // Details of internal failures go to the log, not to the client.
                     tracing::error!(error = %e, "request failed");

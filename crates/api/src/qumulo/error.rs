@@ -66,25 +66,7 @@ impl QumuloError {
     fn parts(&self) -> (StatusCode, String) {
         match self {
             QumuloError::Core(e) => {
-                let status = match e {
-                    CoreError::Unauthenticated | CoreError::InvalidCredentials => {
-                        StatusCode::UNAUTHORIZED
-                    }
-                    CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
-                    CoreError::NotFound(_) | CoreError::Store(StoreError::NotFound) => {
-                        StatusCode::NOT_FOUND
-                    }
-                    CoreError::SessionEnded(_)
-                    | CoreError::Conflict(_)
-                    | CoreError::ConfirmMismatch
-                    | CoreError::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
-                    CoreError::BadRequest(_) | CoreError::Invalid { .. } => StatusCode::BAD_REQUEST,
-                    CoreError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-                    CoreError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
-                    CoreError::Store(StoreError::Internal(_)) | CoreError::Internal(_) => {
-                        StatusCode::INTERNAL_SERVER_ERROR
-                    }
-                };
+                let status = crate::status::of_without_422(e);
                 let description = match status {
                     // Details of internal failures go to the log, not to the client.
                     StatusCode::SERVICE_UNAVAILABLE => {

@@ -204,6 +204,9 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, SqliteError> {
     conn.pragma_update(None, "foreign_keys", "OFF")?;
     // 32 MiB of page cache for the writer: index pages of recent ids stay hot.
     conn.pragma_update(None, "cache_size", -32_768)?;
+    // Savepoints (one per request in a group commit) keep their undo pages in a statement
+    // journal; in memory that costs a copy, in a temp file a write per page.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.set_prepared_statement_cache_capacity(64);
     migrate(&mut conn)?;
     Ok(conn)

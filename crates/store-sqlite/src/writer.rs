@@ -152,7 +152,33 @@ fn same_kind(e: &StoreError) -> StoreError {
     }
 }
 
+/// A group of one needs no savepoint: its transaction is its undo. (The touch flush is
+/// usually alone, and a savepoint makes SQLite copy every page it changes.)
+fn single_transaction(conn: &Connection, op: &WriteOp) -> StoreResult<WriteReply> {
+    exec(conn, "BEGIN IMMEDIATE").map_err(map_err)?;
+    match apply(conn, op) {
+        Ok(a) if !a.rollback => match exec(conn, "COMMIT") {
+            Ok(()) => Ok(a.reply),
+            Err(e) => {
+                if !conn.is_autocommit() {
+                    let _ = exec(conn, "ROLLBACK");
+                }
+                Err(map_err(e))
+            }
+        },
+        outcome => {
+            if !conn.is_autocommit() {
+                let _ = exec(conn, "ROLLBACK");
+            }
+            outcome.map(|a| a.reply)
+        }
+    }
+}
+
 fn group_transaction(conn: &Connection, ops: &[&WriteOp]) -> Vec<StoreResult<WriteReply>> {
+    if let [op] = ops {
+        return vec![single_transaction(conn, op)];
+    }
     if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
         return fail_all(ops.len(), &map_err(e));
     }

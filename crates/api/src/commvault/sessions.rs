@@ -15,7 +15,6 @@ use axum::response::Response;
 use serde_json::json;
 use sessiond_core::rules::bulk::BulkMode;
 use sessiond_core::store::EndScope;
-use sessiond_core::wire::{FilterParams, ListParams};
 
 /// Recorded on every session this dialect ends.
 const LOGOFF_REASON: &str = "logged off through the Commvault API (DELETE Sessions)";
@@ -26,30 +25,14 @@ pub async fn list(
     format: Format,
     CvCaller(caller): CvCaller,
 ) -> CvResult<Response> {
-    // No `tenant` parameter: the caller's own tenant only, also for a default-tenant admin.
-    let mut params = ListParams {
-        filter: FilterParams {
-            service: Some(SERVICE.to_string()),
-            ..FilterParams::default()
-        },
-        limit: Some(st.registry.config().max_page.to_string()),
-        after: None,
-    };
-    let mut sessions = Vec::new();
-    loop {
-        let page = st.registry.list(&caller, &params).await?;
-        sessions.extend(
-            page.items
-                .iter()
-                .filter(|s| st.registry.is_live_now(s))
-                .map(SessionEntry::from_session),
-        );
-        // A page may be short and still carry `next`: only a missing `next` ends the walk.
-        match page.next {
-            Some(next) => params.after = Some(next.to_string()),
-            None => break,
-        }
-    }
+    // The caller's own tenant only, also for a default-tenant admin.
+    let sessions: Vec<SessionEntry> = st
+        .registry
+        .all_live_of_service(&caller, SERVICE)
+        .await?
+        .iter()
+        .map(SessionEntry::from_session)
+        .collect();
     let r = SessionsResponse { sessions };
     Ok(format.render(StatusCode::OK, &r, || r.to_xml()))
 }

@@ -20,7 +20,6 @@ use sessiond_core::identity::fold;
 use sessiond_core::registry::ITEM_OWN_SESSION;
 use sessiond_core::rules::bulk::BulkMode;
 use sessiond_core::store::EndScope;
-use sessiond_core::wire::{FilterParams, ListParams};
 use sessiond_core::{CoreError, LoginInfo, Privilege, SessionId};
 
 type In<T> = Body<T, Fault>;
@@ -91,31 +90,15 @@ pub async fn session_list(
     VimCaller(caller): VimCaller,
 ) -> VimResult<Json<Vec<UserSession>>> {
     caller.require(Privilege::SessionsTerminate)?;
-    // No `tenant` parameter: a list then covers the caller's own tenant only, also for an
-    // admin of the default tenant (vendor dialects never cross tenants).
-    let mut params = ListParams {
-        filter: FilterParams {
-            service: Some(SERVICE.to_string()),
-            ..FilterParams::default()
-        },
-        limit: Some(st.registry.config().max_page.to_string()),
-        after: None,
-    };
-    let mut out = Vec::new();
-    loop {
-        let page = st.registry.list(&caller, &params).await?;
-        out.extend(
-            page.items
-                .iter()
-                .filter(|s| st.registry.is_live_now(s))
-                .map(UserSession::from_session),
-        );
-        // A page may be short and still carry `next`: only a missing `next` ends the walk.
-        match page.next {
-            Some(next) => params.after = Some(next.to_string()),
-            None => break,
-        }
-    }
+    // The caller's own tenant only, also for an admin of the default tenant (vendor
+    // dialects never cross tenants).
+    let out: Vec<UserSession> = st
+        .registry
+        .all_live_of_service(&caller, SERVICE)
+        .await?
+        .iter()
+        .map(UserSession::from_session)
+        .collect();
     Ok(Json(out))
 }
 

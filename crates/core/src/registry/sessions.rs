@@ -347,4 +347,32 @@ impl Registry {
         s.state == SessionState::Active
             && timeouts::expired_at(s, self.last_activity(s), self.clock.now()).is_none()
     }
+
+    /// Every live session of `service` in the caller's own tenant (vendor lists that have no
+    /// paging, such as vSphere's sessionList and Commvault's GET Sessions). Follows `next`,
+    /// as pages may be short, and drops sessions already past their deadline.
+    pub async fn all_live_of_service(
+        &self,
+        caller: &Caller,
+        service: &str,
+    ) -> CoreResult<Vec<Session>> {
+        let mut params = ListParams {
+            filter: crate::wire::FilterParams {
+                service: Some(service.to_string()),
+                ..Default::default()
+            },
+            limit: Some(self.cfg.max_page.to_string()),
+            after: None,
+        };
+        let mut out = Vec::new();
+        loop {
+            let page = self.list(caller, &params).await?;
+            out.extend(page.items.into_iter().filter(|s| self.is_live_now(s)));
+            match page.next {
+                Some(next) => params.after = Some(next.to_string()),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
 }

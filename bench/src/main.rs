@@ -235,6 +235,65 @@ async fn main() -> Result<(), String> {
     }
     lat.sort();
     let rss = rss_mb(server.0.id());
+
+    // Bulk ends, each on its own slice of the loaded sessions (ids are the tokens' prefixes).
+    let ids: Vec<String> = tokens
+        .iter()
+        .filter_map(|t| t.split('.').next().map(str::to_string))
+        .collect();
+    let n_ids = ids.len().min(10_000);
+    let t0 = Instant::now();
+    let v = post(
+        &http,
+        &format!("{base}/api/v1/sessions/terminate"),
+        Some(&admin),
+        json!({"ids": ids[..n_ids]}),
+    )
+    .await?;
+    let ids_time = t0.elapsed();
+    if v["terminated"].as_u64() != Some(n_ids as u64) {
+        return Err(format!(
+            "terminate by ids ended {} of {n_ids}",
+            v["terminated"]
+        ));
+    }
+    // Qumulo close as qq does it: batches of 100, one request at a time, half of the rest.
+    let rest = &ids[n_ids..];
+    let n_q = rest.len() / 2;
+    let t0 = Instant::now();
+    for chunk in rest[..n_q].chunks(100) {
+        let body: Vec<Value> = chunk.iter().map(|id| json!({"location": id})).collect();
+        let v = post(
+            &http,
+            &format!("{base}/v1/smb/sessions/close"),
+            Some(&admin),
+            Value::Array(body),
+        )
+        .await?;
+        if v.as_array()
+            .is_none_or(|a| a.iter().any(|r| r["error_message"] != ""))
+        {
+            return Err(format!("qumulo close failed: {v}"));
+        }
+    }
+    let q_time = t0.elapsed();
+    // Everything still live, by filter (the server works through it in chunks).
+    let n_f = rest.len() - n_q;
+    let t0 = Instant::now();
+    let v = post(
+        &http,
+        &format!("{base}/api/v1/sessions/terminate"),
+        Some(&admin),
+        json!({"filter": {"service": "smb"}}),
+    )
+    .await?;
+    let f_time = t0.elapsed();
+    if v["terminated"].as_u64() != Some(n_f as u64) {
+        return Err(format!(
+            "terminate by filter ended {} of {n_f}",
+            v["terminated"]
+        ));
+    }
     drop(server);
     let (server, _, ready) = start(&args.server, dir.path())?;
     drop(server);
@@ -270,6 +329,28 @@ async fn main() -> Result<(), String> {
         "{:<44} {:>11.2} ms {:>14} {:>8}",
         "list page of 100 by identity, p99",
         percentile(&lat, 0.99).as_secs_f64() * 1e3,
+        "-",
+        "-"
+    );
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "{:<44} {:>11.0} ms {:>14} {:>8}",
+        format!("terminate {n_ids} ids (one request, durable)"),
+        ms(ids_time),
+        "-",
+        "-"
+    );
+    println!(
+        "{:<44} {:>11.0} ms {:>14} {:>8}",
+        format!("qumulo close {n_q} in batches of 100"),
+        ms(q_time),
+        "-",
+        "-"
+    );
+    println!(
+        "{:<44} {:>11.0} ms {:>14} {:>8}",
+        format!("terminate {n_f} by filter"),
+        ms(f_time),
         "-",
         "-"
     );

@@ -11,166 +11,15 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Command;
+
+mod common;
+
+use common::{venv_python, Native, Server};
 
 const PW: &str = "cvpysdk-interop-password";
-/// A safety net only: readiness is the line itself, this just bounds a hung start.
-const READY_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The virtualenv's python with cvpysdk importable, or a failure that says how to get it.
-fn venv_python() -> PathBuf {
-    let venv = std::env::var_os("SESSIOND_VENV")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/sessiond/venv")))
-        .unwrap_or_else(|| PathBuf::from(".cache/sessiond/venv"));
-    let python = venv.join("bin").join("python");
-    let hint = "run scripts/test (it creates the virtualenv from tests/interop/requirements.txt), \
-                or point SESSIOND_VENV at a virtualenv with cvpysdk installed";
-    assert!(
-        python.is_file(),
-        "the interop virtualenv's python is missing at {}: {hint}",
-        python.display()
-    );
-    let out = Command::new(&python)
-        .args(["-c", "import cvpysdk.commcell"])
-        .output()
-        .expect("run the venv's python");
-    assert!(
-        out.status.success(),
-        "cvpysdk is not importable from {}: {hint}\n{}",
-        python.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    python
-}
-
-struct Server {
-    child: Child,
-    port: u16,
-    base: String,
-    log: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// `sessiond serve` over HTTPS with its generated self-signed certificate, on port 0.
-    fn start(data: &Path) -> Server {
-        let log = data.with_extension("stderr");
-        let stderr = std::fs::File::create(&log).expect("server log");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sessiond"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data)
-            .env("SESSIOND_ADMIN_PASSWORD", PW)
-            .env("SESSIOND_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .expect("spawn sessiond");
-        let stdout = child.stdout.take().expect("stdout");
-        // Forward the readiness line, then keep draining so the server never blocks on a
-        // full pipe.
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.trim().strip_prefix("listening on https://") {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(addr.to_owned());
-                    }
-                }
-            }
-        });
-        let addr = match rx.recv_timeout(READY_TIMEOUT) {
-            Ok(a) => a,
-            Err(e) => {
-                let _ = child.kill();
-                panic!(
-                    "no `listening on https://ADDR` line ({e}); stderr:\n{}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                )
-            }
-        };
-        let port = addr
-            .strip_prefix("127.0.0.1:")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected address {addr:?}"));
-        Server {
-            child,
-            port,
-            base: format!("https://{addr}"),
-            log,
-        }
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-/// The native API as admin, to set up and check what cvpysdk did.
-struct Native {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
 
 impl Native {
-    async fn login(server: &Server) -> Native {
-        let http = reqwest::Client::builder()
-            // The server's self-signed certificate.
-            .danger_accept_invalid_certs(true)
-            .build()
-            .expect("client");
-        let mut n = Native {
-            http,
-            base: server.base.clone(),
-            token: String::new(),
-        };
-        let (s, v) = n
-            .call(
-                Method::POST,
-                "/auth/login",
-                Some(json!({"username": "admin", "password": PW})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        n.token = v["token"].as_str().expect("token").to_string();
-        n
-    }
-
-    async fn call(&self, m: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut rb = self.http.request(m, format!("{}/api/v1{path}", self.base));
-        if !self.token.is_empty() {
-            rb = rb.bearer_auth(&self.token);
-        }
-        if let Some(b) = body {
-            rb = rb.json(&b);
-        }
-        let r = rb.send().await.expect("send");
-        let s = r.status();
-        (s, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn session(&self, id: &str) -> Value {
-        let (s, v) = self
-            .call(Method::GET, &format!("/sessions/{id}"), None)
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        v
-    }
-
     async fn register(&self, body: Value) -> String {
         let (s, v) = self.call(Method::POST, "/sessions", Some(body)).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -271,10 +120,10 @@ print(json.dumps(out))
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cvpysdk_logs_in_logs_off_sessions_and_logs_out() {
     // Fail at once, before any setup, when the client is missing.
-    let python = venv_python();
+    let python = venv_python("cvpysdk.commcell");
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(&dir.path().join("data"));
-    let native = Native::login(&server).await;
+    let server = Server::start(&dir.path().join("data"), PW);
+    let native = Native::login(&server, PW).await;
 
     let user_pw = "cvpysdk-user-password";
     for u in ["u1", "u2", "u3"] {

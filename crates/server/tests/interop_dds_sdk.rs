@@ -12,159 +12,20 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sessiond_core::Timestamp;
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, SystemTime};
+
+mod common;
+
+use common::{venv_python, Native, Server};
 
 const PW: &str = "dds-interop-password";
 /// A tenant named like a cloud project id (32 hex digits), as the SDK's path carries it.
 const PROJECT: &str = "619d3e78f61b4be68bc5aa0b59edcf7b";
 const NODE: &str = "520c58ba00a3497e97ce0b9604874dd6no02";
 const OTHER_NODE: &str = "520c58ba00a3497e97ce0b9604874dd6no03";
-/// A safety net only: readiness is the line itself, this just bounds a hung start.
-const READY_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The virtualenv's python with the SDK importable, or a failure that says how to get it.
-fn python() -> PathBuf {
-    let venv = std::env::var_os("SESSIOND_VENV")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/sessiond/venv")))
-        .unwrap_or_else(|| PathBuf::from(".cache/sessiond/venv"));
-    let py = venv.join("bin").join("python");
-    let missing = |why: String| -> ! {
-        panic!(
-            "the Huawei Cloud Python SDK is missing ({why}): run scripts/test (it creates the \
-             virtualenv from tests/interop/requirements.txt), or point SESSIOND_VENV at a \
-             virtualenv with huaweicloudsdkcore and huaweicloudsdkdds 3.1.219 installed"
-        )
-    };
-    if !py.is_file() {
-        missing(format!("no {}", py.display()));
-    }
-    let out = Command::new(&py)
-        .args([
-            "-c",
-            "import huaweicloudsdkdds.v3, huaweicloudsdkcore.signer.signer",
-        ])
-        .output()
-        .expect("run python");
-    if !out.status.success() {
-        missing(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    py
-}
-
-struct Server {
-    child: Child,
-    base: String,
-    log: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// `sessiond serve` over HTTPS with its generated self-signed certificate, on port 0.
-    fn start(data: &Path) -> Server {
-        let log = data.with_extension("stderr");
-        let stderr = std::fs::File::create(&log).expect("server log");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sessiond"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data)
-            .env("SESSIOND_ADMIN_PASSWORD", PW)
-            .env("SESSIOND_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .expect("spawn sessiond");
-        let stdout = child.stdout.take().expect("stdout");
-        // Forward the readiness line, then keep draining so the server never blocks on a
-        // full pipe.
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.trim().strip_prefix("listening on https://") {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(addr.to_owned());
-                    }
-                }
-            }
-        });
-        let addr = match rx.recv_timeout(READY_TIMEOUT) {
-            Ok(a) => a,
-            Err(e) => {
-                let _ = child.kill();
-                panic!(
-                    "no `listening on https://ADDR` line ({e}); stderr:\n{}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                )
-            }
-        };
-        Server {
-            child,
-            base: format!("https://{addr}"),
-            log,
-        }
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-/// The native API as admin, to set up and check what the SDK did.
-struct Native {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
 
 impl Native {
-    async fn login(server: &Server) -> Native {
-        let http = reqwest::Client::builder()
-            // The server's self-signed certificate.
-            .danger_accept_invalid_certs(true)
-            .build()
-            .expect("client");
-        let mut n = Native {
-            http,
-            base: server.base.clone(),
-            token: String::new(),
-        };
-        let (s, v) = n
-            .call(
-                Method::POST,
-                "/auth/login",
-                Some(json!({"username": "admin", "password": PW})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        n.token = v["token"].as_str().expect("token").to_string();
-        n
-    }
-
-    async fn call(&self, m: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut rb = self.http.request(m, format!("{}/api/v1{path}", self.base));
-        if !self.token.is_empty() {
-            rb = rb.bearer_auth(&self.token);
-        }
-        if let Some(b) = body {
-            rb = rb.json(&b);
-        }
-        let r = rb.send().await.expect("send");
-        let s = r.status();
-        (s, r.json().await.unwrap_or(Value::Null))
-    }
-
     async fn ok(&self, m: Method, path: &str, body: Value, want: StatusCode) -> Value {
         let (s, v) = self.call(m, path, Some(body)).await;
         assert_eq!(s, want, "{path}: {v}");
@@ -187,14 +48,6 @@ impl Native {
             .ok(Method::POST, "/sessions", body, StatusCode::CREATED)
             .await;
         v["session"]["id"].as_str().expect("id").to_string()
-    }
-
-    async fn session(&self, id: &str) -> Value {
-        let (s, v) = self
-            .call(Method::GET, &format!("/sessions/{id}"), None)
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        v
     }
 }
 
@@ -261,10 +114,10 @@ fn ids(v: &Value) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn huawei_sdk_lists_and_kills_node_sessions_with_aksk_signing() {
     // Fail at once, before any setup, when the client is missing.
-    let py = python();
+    let py = venv_python("huaweicloudsdkdds.v3, huaweicloudsdkcore.signer.signer");
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(&dir.path().join("data"));
-    let native = Native::login(&server).await;
+    let server = Server::start(&dir.path().join("data"), PW);
+    let native = Native::login(&server, PW).await;
 
     native
         .ok(

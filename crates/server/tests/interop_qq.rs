@@ -15,107 +15,16 @@ use sessiond_core::{
 };
 use sessiond_store_sqlite::SqliteStore;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
+mod common;
+
+use common::{venv_bin, Native, Server};
+
 const PW: &str = "qq-interop-password";
-/// A safety net only: readiness is the line itself, this just bounds a hung start.
-const READY_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The virtualenv's `qq`, or a failure that says how to get it.
-fn qq_bin() -> PathBuf {
-    let venv = std::env::var_os("SESSIOND_VENV")
-        .map(PathBuf::from)
-        .or_else(|| dirs_home().map(|h| h.join(".cache/sessiond/venv")))
-        .unwrap_or_else(|| PathBuf::from(".cache/sessiond/venv"));
-    let qq = venv.join("bin").join("qq");
-    assert!(
-        qq.is_file(),
-        "the real `qq` CLI is missing at {}: run scripts/test (it creates the virtualenv from \
-         tests/interop/requirements.txt), or point SESSIOND_VENV at a virtualenv with \
-         qumulo-api installed",
-        qq.display()
-    );
-    qq
-}
-
-fn dirs_home() -> Option<PathBuf> {
-    std::env::var_os("HOME").map(PathBuf::from)
-}
-
-struct Server {
-    child: Child,
-    port: u16,
-    base: String,
-    log: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// `sessiond serve` over HTTPS with its generated self-signed certificate, on port 0.
-    fn start(data: &Path) -> Server {
-        let log = data.with_extension("stderr");
-        let stderr = std::fs::File::create(&log).expect("server log");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sessiond"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data)
-            .env("SESSIOND_ADMIN_PASSWORD", PW)
-            .env("SESSIOND_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .expect("spawn sessiond");
-        let stdout = child.stdout.take().expect("stdout");
-        // Forward the readiness line, then keep draining so the server never blocks on a
-        // full pipe.
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.trim().strip_prefix("listening on https://") {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(addr.to_owned());
-                    }
-                }
-            }
-        });
-        let addr = match rx.recv_timeout(READY_TIMEOUT) {
-            Ok(a) => a,
-            Err(e) => {
-                let _ = child.kill();
-                panic!(
-                    "no `listening on https://ADDR` line ({e}); stderr:\n{}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                )
-            }
-        };
-        let port = addr
-            .strip_prefix("127.0.0.1:")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected address {addr:?}"));
-        Server {
-            child,
-            port,
-            base: format!("https://{addr}"),
-            log,
-        }
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
 
 /// The real qq, one credentials store per server.
 struct Qq {
@@ -127,7 +36,7 @@ struct Qq {
 impl Qq {
     fn new(server: &Server) -> Qq {
         Qq {
-            bin: qq_bin(),
+            bin: venv_bin("qq"),
             port: server.port.to_string(),
             home: tempfile::tempdir().expect("qq home"),
         }
@@ -201,50 +110,7 @@ impl Qq {
     }
 }
 
-/// The native API as admin, to set up and check what qq did.
-struct Native {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
 impl Native {
-    async fn login(server: &Server) -> Native {
-        let http = reqwest::Client::builder()
-            // The server's self-signed certificate.
-            .danger_accept_invalid_certs(true)
-            .build()
-            .expect("client");
-        let mut n = Native {
-            http,
-            base: server.base.clone(),
-            token: String::new(),
-        };
-        let (s, v) = n
-            .call(
-                Method::POST,
-                "/auth/login",
-                Some(json!({"username": "admin", "password": PW})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        n.token = v["token"].as_str().expect("token").to_string();
-        n
-    }
-
-    async fn call(&self, m: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut rb = self.http.request(m, format!("{}/api/v1{path}", self.base));
-        if !self.token.is_empty() {
-            rb = rb.bearer_auth(&self.token);
-        }
-        if let Some(b) = body {
-            rb = rb.json(&b);
-        }
-        let r = rb.send().await.expect("send");
-        let s = r.status();
-        (s, r.json().await.unwrap_or(Value::Null))
-    }
-
     async fn register(&self, body: Value) -> String {
         let (s, v) = self.call(Method::POST, "/sessions", Some(body)).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -291,10 +157,10 @@ fn set(ids: &[&String]) -> BTreeSet<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn qq_logs_in_lists_and_closes_by_each_filter() {
     // Fail at once, before any setup, when the client is missing.
-    qq_bin();
+    venv_bin("qq");
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(&dir.path().join("data"));
-    let native = Native::login(&server).await;
+    let server = Server::start(&dir.path().join("data"), PW);
+    let native = Native::login(&server, PW).await;
     let qq = Qq::new(&server);
 
     let alice_ad = native
@@ -555,14 +421,14 @@ async fn preload(db: &Path, orphans: usize, keepers: usize) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn qq_closes_20000_sessions_in_one_command() {
     const ORPHANS: usize = 20_000;
-    qq_bin();
+    venv_bin("qq");
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).expect("data dir");
     let keepers = preload(&data.join("sessiond.db"), ORPHANS, 5).await;
 
-    let server = Server::start(&data);
-    let native = Native::login(&server).await;
+    let server = Server::start(&data, PW);
+    let native = Native::login(&server, PW).await;
     let qq = Qq::new(&server);
     qq.ok(&["login", "-u", "admin", "-p", PW], "");
 

@@ -1,0 +1,180 @@
+//! Shared by the interop tests: the vendor clients' virtualenv, the built server over HTTPS
+//! on port 0, and a native-API client to set up and check what a vendor client did.
+
+#![allow(dead_code)]
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A safety net only: readiness is the line itself, this just bounds a hung start.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+const VENV_HINT: &str = "run scripts/test (it creates the virtualenv from \
+    tests/interop/requirements.txt), or point SESSIOND_VENV at a virtualenv with the vendor \
+    clients installed";
+
+/// The virtualenv `scripts/test` keeps (env `SESSIOND_VENV`, default
+/// `$HOME/.cache/sessiond/venv`).
+pub fn venv_dir() -> PathBuf {
+    std::env::var_os("SESSIOND_VENV")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/sessiond/venv")))
+        .unwrap_or_else(|| PathBuf::from(".cache/sessiond/venv"))
+}
+
+/// A program of the virtualenv (`bin/qq`, …), or a failure that says how to get it: the
+/// interop tests fail without their clients, they never skip.
+pub fn venv_bin(name: &str) -> PathBuf {
+    let p = venv_dir().join("bin").join(name);
+    assert!(
+        p.is_file(),
+        "{name} is missing at {}: {VENV_HINT}",
+        p.display()
+    );
+    p
+}
+
+/// The virtualenv's python, checked to import `modules` (e.g. `"cvpysdk.commcell"`).
+pub fn venv_python(modules: &str) -> PathBuf {
+    let py = venv_bin("python");
+    let out = Command::new(&py)
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "cannot import {modules} from {}: {VENV_HINT}\n{}",
+        py.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    py
+}
+
+/// `sessiond serve` over HTTPS with its generated self-signed certificate, on port 0.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    pub base: String,
+    log: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    pub fn start(data: &Path, admin_password: &str) -> Server {
+        let log = data.with_extension("stderr");
+        let stderr = std::fs::File::create(&log).expect("server log");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sessiond"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data)
+            .env("SESSIOND_ADMIN_PASSWORD", admin_password)
+            .env("SESSIOND_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn sessiond");
+        let stdout = child.stdout.take().expect("stdout");
+        // Forward the readiness line, then keep draining so the server never blocks on a
+        // full pipe.
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line.trim().strip_prefix("listening on https://") {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(addr.to_owned());
+                    }
+                }
+            }
+        });
+        let addr = match rx.recv_timeout(READY_TIMEOUT) {
+            Ok(a) => a,
+            Err(e) => {
+                let _ = child.kill();
+                panic!(
+                    "no `listening on https://ADDR` line ({e}); stderr:\n{}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                )
+            }
+        };
+        let port = addr
+            .strip_prefix("127.0.0.1:")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected address {addr:?}"));
+        Server {
+            child,
+            port,
+            base: format!("https://{addr}"),
+            log,
+        }
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// The native API as admin.
+pub struct Native {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: String,
+}
+
+impl Native {
+    pub async fn login(server: &Server, admin_password: &str) -> Native {
+        let http = reqwest::Client::builder()
+            // The server's self-signed certificate.
+            .danger_accept_invalid_certs(true)
+            .build()
+            .expect("client");
+        let mut n = Native {
+            http,
+            base: server.base.clone(),
+            token: String::new(),
+        };
+        let (s, v) = n
+            .call(
+                Method::POST,
+                "/auth/login",
+                Some(json!({"username": "admin", "password": admin_password})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        n.token = v["token"].as_str().expect("token").to_string();
+        n
+    }
+
+    pub async fn call(&self, m: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut rb = self.http.request(m, format!("{}/api/v1{path}", self.base));
+        if !self.token.is_empty() {
+            rb = rb.bearer_auth(&self.token);
+        }
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb.send().await.expect("send");
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn session(&self, id: &str) -> Value {
+        let (s, v) = self
+            .call(Method::GET, &format!("/sessions/{id}"), None)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        v
+    }
+}

@@ -157,3 +157,61 @@ pub fn smb(name: &str, ip: &str) -> Value {
     json!({"service": "smb", "node_id": "node-1", "user": {"domain": "ACTIVE_DIRECTORY", "name": name},
            "originator": ip, "share_names": ["home"]})
 }
+
+// ---- checks through the native API, shared by the dialect contract tests ----
+
+/// (state, ended_by) through the native API as the global admin.
+pub async fn state_of(app: &TestApp, id: &str) -> (String, Option<String>) {
+    let (s, v) = app
+        .call(
+            Method::GET,
+            &format!("/sessions/{id}"),
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "get {id}: {v}");
+    (
+        v["state"].as_str().expect("state").to_string(),
+        v["ended_by"].as_str().map(str::to_string),
+    )
+}
+
+pub async fn assert_active(app: &TestApp, ids: &[&str]) {
+    for id in ids {
+        assert_eq!(
+            state_of(app, id).await.0,
+            "active",
+            "{id} must be untouched"
+        );
+    }
+}
+
+pub async fn assert_terminated_by(app: &TestApp, ids: &[&str], by: &str) {
+    for id in ids {
+        assert_eq!(
+            state_of(app, id).await,
+            ("terminated".to_string(), Some(by.to_string())),
+            "{id}"
+        );
+    }
+}
+
+/// Ids of live sessions of a service in a tenant, as the admin sees them natively.
+pub async fn live_ids(app: &TestApp, service: &str, tenant: &str) -> Vec<String> {
+    let (s, v) = app
+        .call(
+            Method::GET,
+            &format!("/sessions?service={service}&tenant={tenant}&limit=1000"),
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|s| s["id"].as_str().expect("id").to_string())
+        .collect()
+}

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{spawn, TestApp};
+use common::{assert_active, assert_terminated_by, live_ids, spawn, state_of, TestApp};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -111,62 +111,6 @@ async fn vsphere_session(app: &TestApp, svc: &str, user: Value) -> String {
     )
     .await
     .0
-}
-
-/// (state, ended_by) of a session, read through the native API as the global admin.
-async fn state_of(app: &TestApp, id: &str) -> (String, Option<String>) {
-    let (s, v) = app
-        .call(
-            Method::GET,
-            &format!("/sessions/{id}"),
-            Some(&app.admin),
-            None,
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "get {id}: {v}");
-    (
-        v["state"].as_str().expect("state").to_string(),
-        v["ended_by"].as_str().map(str::to_string),
-    )
-}
-
-async fn assert_active(app: &TestApp, ids: &[&str]) {
-    for id in ids {
-        assert_eq!(
-            state_of(app, id).await.0,
-            "active",
-            "{id} must be untouched"
-        );
-    }
-}
-
-async fn assert_terminated_by(app: &TestApp, ids: &[&str], by: &str) {
-    for id in ids {
-        assert_eq!(
-            state_of(app, id).await,
-            ("terminated".to_string(), Some(by.to_string())),
-            "{id}"
-        );
-    }
-}
-
-/// Ids of live sessions of a service in a tenant, as the admin sees them natively.
-async fn live_ids(app: &TestApp, service: &str, tenant: &str) -> Vec<String> {
-    let (s, v) = app
-        .call(
-            Method::GET,
-            &format!("/sessions?service={service}&tenant={tenant}&limit=1000"),
-            Some(&app.admin),
-            None,
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    v["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|s| s["id"].as_str().expect("id").to_string())
-        .collect()
 }
 
 async fn terminate(app: &TestApp, token: &str, ids: &[&str]) -> Resp {

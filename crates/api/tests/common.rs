@@ -215,3 +215,24 @@ pub async fn live_ids(app: &TestApp, service: &str, tenant: &str) -> Vec<String>
         .map(|s| s["id"].as_str().expect("id").to_string())
         .collect()
 }
+
+/// Sends a request whose answer must be JSON with a JSON content type, errors included
+/// (vendor clients parse every body); anything else fails the test. Returns status and body.
+pub async fn json_answer(rb: reqwest::RequestBuilder, path: &str) -> (StatusCode, Value) {
+    let resp = rb.send().await.expect("request");
+    let status = resp.status();
+    let ctype = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let text = resp.text().await.expect("body");
+    let v: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{path}: answer is not JSON ({e}): {status} {text:?}"));
+    assert!(
+        ctype.starts_with("application/json"),
+        "{path}: content-type {ctype:?}"
+    );
+    (status, v)
+}

@@ -62,22 +62,7 @@ async fn raw(
     if let Some(b) = body {
         rb = rb.body(b);
     }
-    let resp = rb.send().await.expect("request");
-    let status = resp.status();
-    let ctype = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let text = resp.text().await.expect("body");
-    let v: Value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{path}: answer is not JSON ({e}): {status} {text:?}"));
-    assert!(
-        ctype.starts_with("application/json"),
-        "{path}: content-type {ctype:?}"
-    );
-    (status, v)
+    common::json_answer(rb, path).await
 }
 
 fn json_headers() -> HeaderMap {

@@ -40,22 +40,7 @@ async fn q_raw(
     if let Some((bytes, ctype)) = body {
         rb = rb.header("content-type", ctype).body(bytes);
     }
-    let resp = rb.send().await.expect("request");
-    let status = resp.status();
-    let ctype = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let text = resp.text().await.expect("body");
-    let v: Value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{path}: answer is not JSON ({e}): {status} {text:?}"));
-    assert!(
-        ctype.starts_with("application/json"),
-        "{path}: content-type {ctype:?}"
-    );
-    (status, v)
+    common::json_answer(rb, path).await
 }
 
 /// Checks Qumulo's error body: exactly its five fields, the class of the status.

@@ -2,7 +2,7 @@
 //! sealed; a signed request resolves its key to a caller and the secret to verify with.
 
 use super::{Caller, Registry};
-use crate::domain::{AccessKey, AuditRecord, Privilege};
+use crate::domain::{AccessKey, Privilege};
 use crate::error::{CoreError, CoreResult};
 use crate::secretbox::SealKey;
 use crate::store::StoreError;
@@ -98,10 +98,11 @@ impl Registry {
             }
             Err(e) => return Err(e.into()),
         }
-        self.audit_record(
+        self.audit(
             caller,
             "access_key.create",
             &format!("{}:{access_key}", p.name),
+            None,
         )
         .await;
         Ok(NewAccessKey {
@@ -143,10 +144,11 @@ impl Registry {
             _ => return Err(CoreError::NotFound("access key")),
         }
         self.store.delete_access_key(access_key).await?;
-        self.audit_record(
+        self.audit(
             caller,
             "access_key.delete",
             &format!("{}:{access_key}", p.name),
+            None,
         )
         .await;
         Ok(())
@@ -181,20 +183,5 @@ impl Registry {
             session_id: None,
         };
         Ok((caller, secret))
-    }
-
-    pub(super) async fn audit_record(&self, caller: &Caller, action: &str, target: &str) {
-        let rec = AuditRecord {
-            at: self.clock.now(),
-            actor: caller.principal.clone(),
-            tenant_id: caller.tenant_id,
-            action: action.into(),
-            target: target.into(),
-            origin: None,
-            detail: None,
-        };
-        if let Err(e) = self.store.append_audit(&[rec]).await {
-            tracing::warn!(error = %e, "audit append failed");
-        }
     }
 }

@@ -79,7 +79,7 @@ impl Registry {
             }
             Err(e) => return Err(e.into()),
         };
-        self.audit_record(caller, "tenant.create", name).await;
+        self.audit(caller, "tenant.create", name, None).await;
         Ok(t)
     }
 
@@ -133,7 +133,7 @@ impl Registry {
             }
             Err(e) => return Err(e.into()),
         }
-        self.audit_record(caller, "principal.create", &p.name).await;
+        self.audit(caller, "principal.create", &p.name, None).await;
         self.view(&p).await
     }
 
@@ -195,7 +195,7 @@ impl Registry {
             // Disabling revokes the principal's access keys too (DESIGN.md §1).
             self.store.delete_access_keys_of(&p.name).await?;
         }
-        self.audit_record(caller, "principal.update", &p.name).await;
+        self.audit(caller, "principal.update", &p.name, None).await;
         self.view(&p).await
     }
 

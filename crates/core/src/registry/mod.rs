@@ -158,6 +158,24 @@ impl Registry {
         Ok(b)
     }
 
+    /// Appends an audit record of `caller`'s action. The action itself is already durable
+    /// (a termination is also recorded on its tombstone), so a failed append is logged, not
+    /// turned into an error of an action that happened.
+    async fn audit(&self, caller: &Caller, action: &str, target: &str, detail: Option<String>) {
+        let rec = crate::domain::AuditRecord {
+            at: self.clock.now(),
+            actor: caller.principal.clone(),
+            tenant_id: caller.tenant_id,
+            action: action.to_string(),
+            target: target.to_string(),
+            origin: None,
+            detail,
+        };
+        if let Err(e) = self.store.append_audit(&[rec]).await {
+            tracing::warn!(error = %e, "audit append failed");
+        }
+    }
+
     pub async fn tenant_name(&self, id: TenantId) -> CoreResult<String> {
         Ok(self
             .store

@@ -2,7 +2,7 @@
 //! through in bounded chunks, with dry runs pinned by a `confirm` token.
 
 use super::{canonical_filter, Caller, Registry};
-use crate::domain::{AuditRecord, Privilege, Session, SessionId, SessionState};
+use crate::domain::{Privilege, Session, SessionId, SessionState};
 use crate::error::{CoreError, CoreResult};
 use crate::filter::{ListQuery, SessionFilter};
 use crate::rules::bulk::BulkMode;
@@ -59,23 +59,6 @@ impl Registry {
         })
     }
 
-    async fn audit(&self, caller: &Caller, action: &str, target: String, detail: Option<String>) {
-        let rec = AuditRecord {
-            at: self.clock.now(),
-            actor: caller.principal.clone(),
-            tenant_id: caller.tenant_id,
-            action: action.to_string(),
-            target,
-            origin: None,
-            detail,
-        };
-        // The termination itself is already durable and recorded on the tombstone; a failed
-        // audit append must not turn a done termination into an error.
-        if let Err(e) = self.store.append_audit(&[rec]).await {
-            tracing::warn!(error = %e, "audit append failed");
-        }
-    }
-
     /// Terminates one session by id (`DELETE /sessions/{id}`).
     pub async fn terminate_one(
         &self,
@@ -92,13 +75,8 @@ impl Registry {
             .await?;
         match batch.outcomes.first() {
             Some(EndOutcome::Ended) => {
-                self.audit(
-                    caller,
-                    "session.terminate",
-                    id.to_string(),
-                    end.reason.clone(),
-                )
-                .await;
+                self.audit(caller, "session.terminate", id.as_str(), end.reason.clone())
+                    .await;
                 self.store
                     .get_session(id)
                     .await?
@@ -260,7 +238,7 @@ impl Registry {
             self.audit(
                 caller,
                 "sessions.terminate",
-                format!("{terminated} of {} ids", raw_ids.len()),
+                &format!("{terminated} of {} ids", raw_ids.len()),
                 end.reason.clone(),
             )
             .await;
@@ -467,7 +445,7 @@ impl Registry {
             self.audit(
                 caller,
                 "sessions.terminate_filter",
-                format!("{terminated} sessions"),
+                &format!("{terminated} sessions"),
                 end.reason.clone(),
             )
             .await;

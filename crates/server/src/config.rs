@@ -17,10 +17,21 @@ pub struct ServeConfig {
     #[arg(long, env = "SESSIOND_DATA_DIR")]
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
-    /// Store: `sqlite` (default), `sqlite:PATH`
+    /// Store: `sqlite` (default), `sqlite:PATH`, `redis://HOST:PORT/DB`,
+    /// `redis+cluster://HOST:PORT,HOST:PORT,…`
     #[arg(long, env = "SESSIOND_STORE")]
     #[serde(default)]
     pub store: Option<String>,
+    /// Key file shared by every replica of one store (`sessiond admin keygen`); required with
+    /// a Redis store, else keys are kept in the data dir
+    #[arg(long, env = "SESSIOND_KEY_FILE")]
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+    /// Redis: replicas each acknowledged registration or end waits for (WAIT); default 1
+    /// when the primary has replicas, else 0
+    #[arg(long, env = "SESSIOND_REDIS_WAIT")]
+    #[serde(default)]
+    pub redis_wait: Option<u32>,
     /// Serve plain HTTP instead of HTTPS (tests, or behind a TLS-terminating proxy)
     #[arg(long, env = "SESSIOND_PLAIN_HTTP", value_parser = clap::builder::BoolishValueParser::new())]
     #[serde(default)]
@@ -98,6 +109,8 @@ impl ServeConfig {
         self.listen = self.listen.or(file.listen);
         self.data_dir = self.data_dir.or(file.data_dir);
         self.store = self.store.or(file.store);
+        self.key_file = self.key_file.or(file.key_file);
+        self.redis_wait = self.redis_wait.or(file.redis_wait);
         self.plain_http |= file.plain_http;
         self.tls_cert = self.tls_cert.or(file.tls_cert);
         self.tls_key = self.tls_key.or(file.tls_key);

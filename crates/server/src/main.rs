@@ -1,11 +1,6 @@
 //! The `sessiond` binary: `serve`, offline maintenance (`backup`, `admin`), and the CLI.
 
-mod cli;
-mod config;
-mod datadir;
-mod serve;
-mod tasks;
-mod tls;
+use sessiond_server::{cli, config, datadir, keyfile, serve, stores};
 
 use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
@@ -61,6 +56,13 @@ enum AdminCmd {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Create a key file that every replica of one store mounts (--key-file): the confirm
+    /// key and the access-key seal key, kept out of the store
+    Keygen {
+        /// Where to write it (mode 0600; an existing file is never overwritten)
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn init_logging() {
@@ -81,7 +83,7 @@ async fn main() -> ExitCode {
         Cmd::Serve { config, cfg } => {
             init_logging();
             match (*cfg).merge_file(config.as_deref()) {
-                Ok(cfg) => serve::run(cfg).await.map_err(|e| e.to_string()),
+                Ok(cfg) => serve::start(cfg).await.map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             }
         }
@@ -91,6 +93,9 @@ async fn main() -> ExitCode {
             data_dir,
             password_stdin,
         }) => reset_password(&name, &data_dir, password_stdin).await,
+        Cmd::Admin(AdminCmd::Keygen { out }) => keyfile::generate(&out)
+            .map(|()| println!("key file written to {}", out.display()))
+            .map_err(|e| e.to_string()),
         Cmd::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -127,7 +132,13 @@ async fn reset_password(
     from_stdin: bool,
 ) -> Result<(), String> {
     let dir = datadir::DataDir::open(data_dir).map_err(|e| e.to_string())?;
-    let store = serve::open_store(None, &dir).map_err(|e| e.to_string())?;
+    let opts = stores::StoreOptions {
+        retention: sessiond_core::RegistryConfig::default().retention,
+        redis_wait: None,
+    };
+    let store = stores::open(&stores::StoreSpec::Sqlite(None), &dir, &opts)
+        .await
+        .map_err(|e| e.to_string())?;
     let pw = if from_stdin {
         let mut s = String::new();
         std::io::stdin()

@@ -1,17 +1,21 @@
-//! `sessiond serve`: open the store, bootstrap, bind, serve until a signal, then drain and flush.
+//! `sessiond serve`: [`start`] opens the store and keys, bootstraps and binds; [`run`] serves
+//! one listener until a shutdown future completes, then drains and flushes. `run` is the seam
+//! tests use to start several replicas on one store, in-process or as processes.
 
 use crate::config::{ConfigError, ServeConfig};
 use crate::datadir::{DataDir, DataDirError};
+use crate::keyfile::{KeyFileError, Keys};
+use crate::stores::{self, StoreSpec};
 use crate::tasks;
 use ipnet::IpNet;
 use sessiond_api::AppState;
 use sessiond_core::registry::RegistryConfig;
 use sessiond_core::rules::bulk::ConfirmKey;
+use sessiond_core::secretbox::SealKey;
 use sessiond_core::{Registry, Store, SystemClock};
-use sessiond_store_sqlite::SqliteStore;
+use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +25,8 @@ pub enum ServeError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     DataDir(#[from] DataDirError),
+    #[error(transparent)]
+    KeyFile(#[from] KeyFileError),
     #[error("store: {0}")]
     Store(String),
     #[error("cannot listen on {addr}: {source}")]
@@ -32,22 +38,6 @@ pub enum ServeError {
     Tls(#[from] crate::tls::TlsError),
     #[error("{0}")]
     Other(String),
-}
-
-/// Opens the configured store. Only SQLite exists so far; other URLs are refused clearly.
-pub fn open_store(spec: Option<&str>, dir: &DataDir) -> Result<Arc<SqliteStore>, ServeError> {
-    let path = match spec {
-        None | Some("sqlite") => dir.db_path(),
-        Some(s) if s.starts_with("sqlite:") => PathBuf::from(&s["sqlite:".len()..]),
-        Some(other) => {
-            return Err(ServeError::Store(format!(
-                "unsupported store {other:?} (this build supports sqlite and sqlite:PATH)"
-            )))
-        }
-    };
-    SqliteStore::open(&path)
-        .map(Arc::new)
-        .map_err(|e| ServeError::Store(e.to_string()))
 }
 
 pub fn registry_config(cfg: &ServeConfig) -> Result<RegistryConfig, ConfigError> {
@@ -68,18 +58,66 @@ pub fn registry_config(cfg: &ServeConfig) -> Result<RegistryConfig, ConfigError>
     })
 }
 
-pub async fn run(cfg: ServeConfig) -> Result<(), ServeError> {
+/// The shared secrets: from `--key-file` (required for a store that several replicas
+/// share), else created once in the data dir (one process per SQLite file).
+fn keys(cfg: &ServeConfig, spec: &StoreSpec, data: &DataDir) -> Result<Keys, ServeError> {
+    match &cfg.key_file {
+        Some(p) => Ok(crate::keyfile::read(p)?),
+        None if spec.is_shared() => Err(ServeError::Other(format!(
+            "--store {} is shared by replicas: give every replica the same --key-file \
+             (create one with `sessiond admin keygen --out FILE`)",
+            spec.redacted()
+        ))),
+        None => Ok(Keys {
+            confirm: data.confirm_key()?,
+            seal: data.seal_key()?,
+        }),
+    }
+}
+
+/// How one listener is served.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// `None`: plain HTTP.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    pub trusted_proxies: Vec<IpNet>,
+    pub body_limit: usize,
+    pub max_in_flight: usize,
+    pub sweep_every: Duration,
+}
+
+impl RunOptions {
+    pub fn plain() -> RunOptions {
+        RunOptions {
+            tls: None,
+            trusted_proxies: Vec::new(),
+            body_limit: sessiond_api::state::DEFAULT_BODY_LIMIT,
+            max_in_flight: sessiond_api::state::DEFAULT_MAX_IN_FLIGHT,
+            sweep_every: Duration::from_secs(5),
+        }
+    }
+}
+
+/// `sessiond serve`: everything from the configuration to the readiness line.
+pub async fn start(cfg: ServeConfig) -> Result<(), ServeError> {
     let data = DataDir::open(&cfg.data_dir())?;
-    let store = open_store(cfg.store.as_deref(), &data)?;
-    let confirm = ConfirmKey::new(data.confirm_key()?);
+    let reg_cfg = registry_config(&cfg)?;
+    let spec = StoreSpec::parse(cfg.store.as_deref())?;
+    let keys = keys(&cfg, &spec, &data)?;
+    let store = stores::open(
+        &spec,
+        &data,
+        &stores::StoreOptions::from_config(&cfg, &reg_cfg)?,
+    )
+    .await?;
     let registry = Arc::new(
         Registry::new(
-            store.clone() as Arc<dyn Store>,
+            store,
             Arc::new(SystemClock),
-            registry_config(&cfg)?,
-            confirm,
+            reg_cfg,
+            ConfirmKey::new(keys.confirm),
         )
-        .with_seal_key(sessiond_core::secretbox::SealKey::new(data.seal_key()?)),
+        .with_seal_key(SealKey::new(keys.seal)),
     );
     let admin_pw = std::env::var("SESSIOND_ADMIN_PASSWORD").ok();
     if let Some(pw) = registry
@@ -91,76 +129,117 @@ pub async fn run(cfg: ServeConfig) -> Result<(), ServeError> {
         eprintln!("created principal \"admin\" with generated password: {pw}");
         eprintln!("(set SESSIOND_ADMIN_PASSWORD before the first start to choose it)");
     }
-
-    let mut trusted = Vec::new();
-    for p in &cfg.trusted_proxies {
-        let net = p
-            .parse::<IpNet>()
-            .or_else(|_| p.parse::<std::net::IpAddr>().map(IpNet::from))
-            .map_err(|_| ConfigError::Invalid {
-                field: "trusted_proxies",
-                message: format!("{p:?}"),
-            })?;
-        trusted.push(net);
-    }
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
-        .ok();
-    let state = AppState {
-        registry: registry.clone(),
-        metrics,
-        trusted_proxies: Arc::new(trusted),
+    let listener = bind(cfg.listen())?;
+    let addr = local_addr(&listener, cfg.listen())?;
+    let tls = if cfg.plain_http {
+        None
+    } else {
+        Some(crate::tls::server_config(
+            cfg.tls_cert.as_deref(),
+            cfg.tls_key.as_deref(),
+            data.path(),
+            Some(addr.ip()),
+        )?)
+    };
+    let opts = RunOptions {
+        tls,
+        trusted_proxies: trusted_proxies(&cfg.trusted_proxies)?,
         body_limit: cfg
             .body_limit
             .unwrap_or(sessiond_api::state::DEFAULT_BODY_LIMIT),
         max_in_flight: cfg
             .max_in_flight
             .unwrap_or(sessiond_api::state::DEFAULT_MAX_IN_FLIGHT),
+        sweep_every: ServeConfig::duration(
+            "sweep_interval",
+            &cfg.sweep_interval,
+            Duration::from_secs(5),
+        )?,
+    };
+    // Registered before the readiness line: a SIGTERM right after it must drain, not kill.
+    let mut signals = StopSignals::register()?;
+    run(
+        listener,
+        registry,
+        opts,
+        async move { signals.recv().await },
+    )
+    .await
+}
+
+fn trusted_proxies(list: &[String]) -> Result<Vec<IpNet>, ConfigError> {
+    list.iter()
+        .map(|p| {
+            p.parse::<IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| ConfigError::Invalid {
+                    field: "trusted_proxies",
+                    message: format!("{p:?}"),
+                })
+        })
+        .collect()
+}
+
+/// Binds a listener (port 0 picks a free port).
+pub fn bind(addr: &str) -> Result<std::net::TcpListener, ServeError> {
+    let err = |source| ServeError::Bind {
+        addr: addr.to_string(),
+        source,
+    };
+    let listener = std::net::TcpListener::bind(addr).map_err(err)?;
+    listener.set_nonblocking(true).map_err(err)?;
+    Ok(listener)
+}
+
+fn local_addr(l: &std::net::TcpListener, wanted: &str) -> Result<SocketAddr, ServeError> {
+    l.local_addr().map_err(|source| ServeError::Bind {
+        addr: wanted.to_string(),
+        source,
+    })
+}
+
+/// Serves `listener` with `registry` until `shutdown` completes; then drains in-flight
+/// requests (up to 30 s), stops the background tasks and flushes buffered touches. Prints
+/// the readiness line once accepting.
+pub async fn run(
+    listener: std::net::TcpListener,
+    registry: Arc<Registry>,
+    opts: RunOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let addr = local_addr(&listener, "listener")?;
+    let state = AppState {
+        registry: registry.clone(),
+        // One recorder per process: a second replica in the same process renders none.
+        metrics: metrics_exporter_prometheus::PrometheusBuilder::new()
+            .install_recorder()
+            .ok(),
+        trusted_proxies: Arc::new(opts.trusted_proxies),
+        body_limit: opts.body_limit,
+        max_in_flight: opts.max_in_flight,
     };
     let app = sessiond_api::app(state).into_make_service_with_connect_info::<SocketAddr>();
-
-    let listener =
-        std::net::TcpListener::bind(cfg.listen()).map_err(|source| ServeError::Bind {
-            addr: cfg.listen().to_string(),
-            source,
-        })?;
-    listener
-        .set_nonblocking(true)
-        .map_err(|source| ServeError::Bind {
-            addr: cfg.listen().to_string(),
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| ServeError::Bind {
-        addr: cfg.listen().to_string(),
-        source,
-    })?;
-
     let handle = axum_server::Handle::new();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let sweep_every = ServeConfig::duration(
-        "sweep_interval",
-        &cfg.sweep_interval,
-        Duration::from_secs(5),
-    )?;
-    let background = tasks::spawn(registry.clone(), sweep_every, stop_rx);
-    tokio::spawn(shutdown_on_signal(handle.clone(), StopSignals::register()?));
-
-    let scheme = if cfg.plain_http { "http" } else { "https" };
-    let served = if cfg.plain_http {
-        let server = axum_server::from_tcp(listener).handle(handle.clone());
-        announce(scheme, addr);
-        server.serve(app).await
-    } else {
-        let tls = crate::tls::server_config(
-            cfg.tls_cert.as_deref(),
-            cfg.tls_key.as_deref(),
-            data.path(),
-            Some(addr.ip()),
-        )?;
-        let rustls = axum_server::tls_rustls::RustlsConfig::from_config(tls);
-        let server = axum_server::from_tcp_rustls(listener, rustls).handle(handle.clone());
-        announce(scheme, addr);
-        server.serve(app).await
+    let background = tasks::spawn(registry.clone(), opts.sweep_every, stop_rx);
+    let drain = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down: draining in-flight requests");
+        drain.graceful_shutdown(Some(Duration::from_secs(30)));
+    });
+    let served = match opts.tls {
+        None => {
+            let server = axum_server::from_tcp(listener).handle(handle);
+            announce("http", addr);
+            server.serve(app).await
+        }
+        Some(tls) => {
+            let rustls = axum_server::tls_rustls::RustlsConfig::from_config(tls);
+            let server = axum_server::from_tcp_rustls(listener, rustls).handle(handle);
+            announce("https", addr);
+            server.serve(app).await
+        }
     };
     let _ = stop_tx.send(true);
     let _ = background.await;
@@ -180,8 +259,7 @@ fn announce(scheme: &str, addr: SocketAddr) {
     tracing::info!(%addr, scheme, "ready");
 }
 
-/// The signals that stop the server, registered before the readiness line is printed: a
-/// SIGTERM that arrives right after readiness must drain, not kill with the default action.
+/// The signals that stop the server.
 struct StopSignals {
     #[cfg(unix)]
     term: tokio::signal::unix::Signal,
@@ -215,8 +293,5 @@ impl StopSignals {
     }
 }
 
-async fn shutdown_on_signal(handle: axum_server::Handle, mut signals: StopSignals) {
-    signals.recv().await;
-    tracing::info!("shutting down: draining in-flight requests");
-    handle.graceful_shutdown(Some(Duration::from_secs(30)));
-}
+/// Keeps `Store` in the public signature's vocabulary (replicas share one `Arc<dyn Store>`).
+pub type SharedStore = Arc<dyn Store>;

@@ -18,6 +18,8 @@ pub struct RedisCluster {
     /// Ports of the nodes killed so far: a failover is over when no live node still gives
     /// them a slot.
     killed: Vec<u16>,
+    primaries: usize,
+    replicas: usize,
 }
 
 impl std::fmt::Debug for RedisCluster {
@@ -42,18 +44,7 @@ impl RedisCluster {
                 .unwrap_or_else(|e| panic!("redis-harness: cannot make a temp dir: {e}"));
             let node = (0..10)
                 .find_map(|_| {
-                    Node::spawn(
-                        free_port(),
-                        dir.path(),
-                        &[
-                            "--cluster-enabled",
-                            "yes",
-                            "--cluster-config-file",
-                            "nodes.conf",
-                            "--cluster-node-timeout",
-                            NODE_TIMEOUT_MS,
-                        ],
-                    )
+                    Node::spawn(free_port(), dir.path(), &cluster_args())
                 })
                 .unwrap_or_else(|| panic!("redis-harness: a cluster node would not start"));
             nodes.push(node);
@@ -63,6 +54,8 @@ impl RedisCluster {
             nodes,
             dirs,
             killed: Vec::new(),
+            primaries,
+            replicas: replicas_per_primary,
         };
         let addrs: Vec<String> = cluster
             .ports()
@@ -209,6 +202,30 @@ impl RedisCluster {
             })
     }
 
+    /// Starts every killed node again (same port and `nodes.conf`): each rejoins as a
+    /// replica of the node that took over. Waits until the cluster is whole again, every
+    /// primary with its replicas connected.
+    pub fn restart_killed(&mut self) {
+        for port in std::mem::take(&mut self.killed) {
+            let i = self
+                .nodes
+                .iter()
+                .position(|n| n.port == port)
+                .unwrap_or_else(|| panic!("redis-harness: no node on port {port}"));
+            let node = (0..50)
+                .find_map(|_| {
+                    let n = Node::spawn(port, self.dirs[i].path(), &cluster_args());
+                    if n.is_none() {
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                    n
+                })
+                .unwrap_or_else(|| panic!("redis-harness: node {port} would not restart"));
+            self.nodes[i] = node;
+        }
+        self.wait_healthy(self.primaries, self.replicas, FORM_TIMEOUT);
+    }
+
     fn wait_healthy(&self, primaries: usize, replicas: usize, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         loop {
@@ -264,6 +281,17 @@ impl RedisCluster {
     pub fn dirs(&self) -> Vec<std::path::PathBuf> {
         self.dirs.iter().map(|d| d.path().to_path_buf()).collect()
     }
+}
+
+fn cluster_args() -> [&'static str; 6] {
+    [
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        "nodes.conf",
+        "--cluster-node-timeout",
+        NODE_TIMEOUT_MS,
+    ]
 }
 
 /// The port in a `CLUSTER NODES` line (`id ip:port@bus flags …`).

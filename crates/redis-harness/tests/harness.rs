@@ -44,4 +44,7 @@ fn cluster_forms_then_fails_over_a_killed_primary() {
     assert_ne!(after, killed, "a replica must have taken slot 0 over");
     assert_eq!(cli(after, &["-c", "SET", "{x}k", "v"]), "OK");
     assert_eq!(c.primary_ports().len(), 3);
+    c.restart_killed();
+    assert_eq!(c.primary_ports().len(), 3);
+    assert_ne!(c.primary_of_slot(0), killed, "the old primary comes back as a replica");
 }

@@ -142,6 +142,9 @@ async fn read_ids(
 
 /// Sessions of one shard by id (absent ones, e.g. expired tombstones, are skipped).
 async fn load(store: &RedisStore, ids: &[SessionId]) -> StoreResult<Vec<Session>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
     let mut p = redis::pipe();
     for id in ids {
         p.cmd("HGETALL").arg(store.layout.session(id));

@@ -32,6 +32,9 @@ impl RedisStore {
         &self,
         ids: &[SessionId],
     ) -> StoreResult<Vec<Option<(Session, TokenHash)>>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
         let groups = self.by_shard(ids);
         let per_shard = try_join_all(groups.values().map(|pos| async move {
             let mut p = redis::pipe();

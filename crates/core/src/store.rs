@@ -1,8 +1,30 @@
-//! The `Store` trait: the only way to persistence. Backends store; rules live in core.
+//! The store contract: the only way to persistence, split by what it keeps (sessions, the
+//! directory, audit). Backends store and compare-and-set; every rule lives in core.
+//!
+//! Guarantees, stated so that a non-SQL engine (Redis Cluster) can keep them:
+//! - **One session is the unit of atomicity.** Inserting a session (with its `external_id`
+//!   uniqueness check), rewriting its live fields, and ending it are each atomic on that one
+//!   session. Nothing else is promised to be atomic across sessions except `all_or_nothing`
+//!   below.
+//! - **Ends are compare-and-set.** `end_if_active` changes a session only while its state is
+//!   `active` and reports what it found; core has already decided which sessions the caller
+//!   may end (tenant, owner, service, kind) and that `active → state` is allowed. A tombstone
+//!   is never changed again.
+//! - **`atomic` (all_or_nothing)** is check-all-then-end-all: if any id is not active at the
+//!   check, nothing is changed by this call. Once the check passed, every id ends up ended —
+//!   by this call, or by a concurrent one that got there first (then it keeps that end's
+//!   `ended_by`). While the call runs, a reader on another shard may see the batch half
+//!   applied. A single SQLite transaction has no such window; Redis across shards does.
+//! - **Durability:** an acknowledged insert or end survives a crash of the process (SQLite:
+//!   fsync; Redis: `WAIT` for replicas when they exist). Touches may be lost (DESIGN.md §1).
+//! - **Lists** follow id order with keyset cursors: a walk never skips or repeats a session
+//!   that lives through it. A page may be short and still carry `next` when the store bounded
+//!   its scan. `count_sessions` and `max_matching_id` are exact, and cost a scan of the
+//!   matches (SQLite: one index range; Redis: one pass per shard over the narrowest index).
+//! - A store never reads a clock: core passes every instant.
 
 use crate::domain::{
-    AccessKey, AuditRecord, Principal, Session, SessionId, SessionKind, SessionState, Tenant,
-    TenantId,
+    AccessKey, AuditRecord, Principal, Session, SessionId, SessionState, Tenant, TenantId,
 };
 use crate::filter::{ListQuery, Page, SessionFilter, TenantScope};
 use crate::time::Timestamp;
@@ -17,7 +39,7 @@ pub enum StoreError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
-    /// The backend cannot be reached or is overloaded; callers answer 503.
+    /// The backend cannot be reached, is failing over or is overloaded; callers answer 503.
     #[error("store unavailable: {0}")]
     Unavailable(String),
     #[error("store error: {0}")]
@@ -25,33 +47,6 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
-
-/// Conditions a session must meet to be ended by a given call; a session that fails them
-/// is reported as `NotFound`, exactly like one that does not exist.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EndScope {
-    pub tenant: TenantScope,
-    pub owner: Option<String>,
-    pub service: Option<String>,
-    pub kind: Option<SessionKind>,
-}
-
-impl EndScope {
-    pub fn tenant(tenant: TenantScope) -> Self {
-        EndScope {
-            tenant,
-            owner: None,
-            service: None,
-            kind: None,
-        }
-    }
-    pub fn admits(&self, s: &Session) -> bool {
-        self.tenant.contains(s.tenant_id)
-            && self.owner.as_ref().is_none_or(|o| *o == s.owner)
-            && self.service.as_ref().is_none_or(|v| *v == s.service)
-            && self.kind.is_none_or(|k| k == s.kind)
-    }
-}
 
 /// How a session ends: the final state, who ended it and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,15 +57,19 @@ pub struct EndInfo {
     pub reason: Option<String>,
 }
 
+/// What a compare-and-set end found for one id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EndOutcome {
+    /// It was active and is now ended by this call.
     Ended,
+    /// No such session (never existed, or its tombstone was purged).
     NotFound,
+    /// It had already ended (in this state).
     AlreadyEnded(SessionState),
 }
 
-/// The result of ending a batch in one transaction. With `atomic`, `committed` is false when
-/// any item was not live, and then nothing was changed.
+/// The result of one `end_if_active` call, one outcome per id in input order. With `atomic`,
+/// `committed` is false when any id was not active at the check, and then nothing changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EndBatch {
     pub committed: bool,
@@ -88,13 +87,19 @@ pub struct Touch {
     pub expires_at: Option<Timestamp>,
 }
 
-#[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// A short name for logs and `/readyz` (`sqlite`, `redis`).
-    fn backend(&self) -> &'static str;
+/// Failed logins of one principal name, counted across every replica of the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoginFailures {
+    pub count: u32,
+    pub last: Timestamp,
+}
 
-    /// Inserts a new live session. `expires_at` is its deadline (index for the sweeper).
-    /// `Conflict` when a live session already has the same (tenant, service, node, external_id).
+/// Sessions: the records every dialect is a view of, and their guarded state changes.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// Inserts a new live session. `expires_at` is its deadline (the sweeper's index).
+    /// `Conflict` when a live session already has the same (tenant, service, node,
+    /// external_id); the check and the insert are one atomic step.
     async fn insert_session(
         &self,
         s: &Session,
@@ -104,40 +109,51 @@ pub trait Store: Send + Sync + 'static {
 
     async fn get_session(&self, id: &SessionId) -> StoreResult<Option<Session>>;
 
-    /// The session and its token hash (validate and API authentication).
+    /// Several sessions by id, one answer per id in input order (batched: one round trip
+    /// per shard, not per id).
+    async fn get_sessions(&self, ids: &[SessionId]) -> StoreResult<Vec<Option<Session>>>;
+
+    /// The session and its token hash (validate and API authentication): one point read.
     async fn get_session_auth(&self, id: &SessionId) -> StoreResult<Option<(Session, TokenHash)>>;
 
-    /// Rewrites the mutable fields of a live session (not `last_active_at` or `call_count`,
-    /// which belong to touches). `NotFound` when absent, `Conflict` when it has ended.
+    /// Rewrites the mutable fields of a session while it is active (not `last_active_at` or
+    /// `call_count`, which belong to touches). `NotFound` when absent, `Conflict` when ended.
     async fn update_live(&self, s: &Session, expires_at: Option<Timestamp>) -> StoreResult<()>;
 
-    /// Applies coalesced touches to live sessions in one transaction; `last_active_at` only
-    /// ever moves forward. Ended or unknown ids are ignored.
+    /// Applies coalesced touches to active sessions; `last_active_at` only ever moves
+    /// forward. Ended or unknown ids are ignored. Not durable (may be lost in a crash).
     async fn apply_touches(&self, touches: &[Touch]) -> StoreResult<()>;
 
     async fn list_sessions(&self, q: &ListQuery) -> StoreResult<Page>;
+    /// Exact number of matches.
     async fn count_sessions(&self, f: &SessionFilter) -> StoreResult<u64>;
     /// The highest id matching `f` (a dry run pins its set with it).
     async fn max_matching_id(&self, f: &SessionFilter) -> StoreResult<Option<SessionId>>;
 
-    /// Ends the given sessions in one durable transaction, per item: `Ended` (was live and
-    /// admitted by `scope`), `NotFound` (absent or outside `scope`), `AlreadyEnded`. With
-    /// `atomic`, any non-`Ended` item rolls the whole batch back.
-    async fn end_sessions(
+    /// Compare-and-set end: each id that is `active` gets `end`'s state, time, ender and
+    /// reason; the others are reported as found. Durable when it returns. See the module
+    /// documentation for what `atomic` promises.
+    async fn end_if_active(
         &self,
         ids: &[SessionId],
-        scope: &EndScope,
         end: &EndInfo,
         atomic: bool,
     ) -> StoreResult<EndBatch>;
 
-    /// Live sessions whose stored deadline is at or before `now`, oldest deadline first.
+    /// Active sessions whose stored deadline is at or before `now`, oldest deadline first.
     async fn due_for_expiry(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<Session>>;
-    /// Corrects a stored deadline (the sweeper found it stale).
+    /// Corrects a stored deadline of an active session (the sweeper found it stale).
     async fn set_deadline(&self, id: &SessionId, expires_at: Option<Timestamp>) -> StoreResult<()>;
-    /// Deletes up to `limit` tombstones that ended before `before`; returns how many.
+    /// Deletes up to `limit` tombstones that ended before `before`; returns how many. A store
+    /// whose tombstones expire by themselves (key TTL) may delete fewer or none.
     async fn purge_ended(&self, before: Timestamp, limit: usize) -> StoreResult<u64>;
+}
 
+/// The directory: tenants, principals, access keys and the login throttle. Every replica
+/// reads it from the store, so a change made through one replica holds on all at once.
+#[async_trait]
+pub trait DirectoryStore: Send + Sync + 'static {
+    /// `Conflict` when the name exists.
     async fn create_tenant(&self, name: &str) -> StoreResult<Tenant>;
     async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>>;
     async fn tenant_by_id(&self, id: TenantId) -> StoreResult<Option<Tenant>>;
@@ -161,10 +177,28 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes every key of a principal (it was disabled); returns how many.
     async fn delete_access_keys_of(&self, principal: &str) -> StoreResult<u64>;
 
+    /// Failed logins recorded for `name`, if any.
+    async fn login_failures(&self, name: &str) -> StoreResult<Option<LoginFailures>>;
+    /// Counts one more failed login at `at` (atomically: concurrent replicas each add one)
+    /// and returns the new count.
+    async fn record_login_failure(&self, name: &str, at: Timestamp) -> StoreResult<LoginFailures>;
+    /// Forgets the failures of `name` (a login succeeded).
+    async fn clear_login_failures(&self, name: &str) -> StoreResult<()>;
+}
+
+/// The audit trail of terminations and admin changes.
+#[async_trait]
+pub trait AuditStore: Send + Sync + 'static {
     async fn append_audit(&self, records: &[AuditRecord]) -> StoreResult<()>;
     /// Newest first.
     async fn list_audit(&self, scope: &TenantScope, limit: usize) -> StoreResult<Vec<AuditRecord>>;
+}
 
+/// A whole backend, chosen at startup (`Arc<dyn Store>`).
+#[async_trait]
+pub trait Store: SessionStore + DirectoryStore + AuditStore {
+    /// A short name for logs and `/readyz` (`sqlite`, `redis`, `redis-cluster`).
+    fn backend(&self) -> &'static str;
     /// Reachability check for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
 }

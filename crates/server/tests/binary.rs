@@ -356,7 +356,7 @@ async fn online_backup_and_offline_password_reset() {
         service: Some("smb".into()),
         ..Default::default()
     };
-    use sessiond_core::Store;
+    use sessiond_core::store::SessionStore;
     assert_eq!(store.count_sessions(&smb).await.expect("count"), 3);
     drop(store);
 

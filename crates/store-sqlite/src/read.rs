@@ -7,7 +7,7 @@ use crate::rows::{session_from_row, N_SESSION_COLS, SESSION_COLS};
 use crate::schema::open_reader;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use sessiond_core::filter::{ListQuery, Page, SessionFilter, TenantScope};
-use sessiond_core::store::TokenHash;
+use sessiond_core::store::{LoginFailures, TokenHash};
 use sessiond_core::{
     AuditRecord, Principal, Role, Session, SessionId, StoreError, StoreResult, Tenant, TenantId,
     Timestamp,
@@ -402,4 +402,18 @@ pub(crate) fn list_access_keys(
         out.push(access_key_row(r)?);
     }
     Ok(out)
+}
+
+pub(crate) fn login_failures(conn: &Connection, name: &str) -> StoreResult<Option<LoginFailures>> {
+    conn.prepare_cached("SELECT count, last_at FROM login_failures WHERE name = ?1")
+        .and_then(|mut s| {
+            s.query_row([name], |r| {
+                Ok(LoginFailures {
+                    count: r.get(0)?,
+                    last: Timestamp::from_nanos(r.get(1)?),
+                })
+            })
+            .optional()
+        })
+        .map_err(map_err)
 }

@@ -180,6 +180,15 @@ CREATE INDEX sessions_by_operation
     ON sessions (tenant_id, node_id, activity_started_at)
     WHERE live = 1 AND activity IS NOT NULL;
 "#,
+    // 4: failed logins per name, shared by every process on this file (the throttle is the
+    // store's, not a process's).
+    r#"
+CREATE TABLE login_failures (
+    name    TEXT PRIMARY KEY,
+    count   INTEGER NOT NULL,
+    last_at INTEGER NOT NULL
+) WITHOUT ROWID;
+"#,
 ];
 
 /// How long a connection waits on a lock before reporting `Unavailable`. Only checkpoints

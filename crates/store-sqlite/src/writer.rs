@@ -228,8 +228,7 @@ fn group_transaction(conn: &Connection, ops: &[&WriteOp]) -> Vec<StoreResult<Wri
 mod tests {
     use super::*;
     use crate::schema::open_writer;
-    use sessiond_core::filter::TenantScope;
-    use sessiond_core::store::{EndInfo, EndOutcome, EndScope};
+    use sessiond_core::store::{EndInfo, EndOutcome};
     use sessiond_core::{SessionState, Timestamp};
 
     #[test]
@@ -241,7 +240,6 @@ mod tests {
         let ok2 = WriteOp::CreateTenant("b".into());
         let end_none = WriteOp::End {
             ids: vec![sessiond_core::SessionId::min()],
-            scope: EndScope::tenant(TenantScope::All),
             end: EndInfo {
                 state: SessionState::Terminated,
                 at: Timestamp(1),

@@ -4,8 +4,9 @@
 
 use sessiond_core::filter::{ListQuery, OriginatorFilter, SessionFilter, StateFilter, TenantScope};
 use sessiond_core::identity::parse_identity;
-use sessiond_core::store::{EndOutcome, EndScope, Touch};
-use sessiond_core::wire::{FilterParams, TerminateRequest, TerminateResponse};
+use sessiond_core::registry::BulkTerminate;
+use sessiond_core::store::{AuditStore, DirectoryStore, EndOutcome, SessionStore, Touch};
+use sessiond_core::wire::{FilterParams, TerminateRequest};
 use sessiond_core::{
     Activity, AuditRecord, Domain, Principal, Role, Session, SessionId, SessionState, Store,
     StoreError, User,
@@ -20,10 +21,6 @@ use std::sync::Arc;
 
 fn open(path: &Path) -> Arc<SqliteStore> {
     Arc::new(SqliteStore::open(path).expect("open store"))
-}
-
-fn all() -> EndScope {
-    EndScope::tenant(TenantScope::All)
 }
 
 /// Every session of the store (any state), via the store's own list.
@@ -51,9 +48,8 @@ async fn reopen_finds_exactly_the_acknowledged_state() {
             made.push(s.id);
         }
         let b = store
-            .end_sessions(
+            .end_if_active(
                 &made[..20],
-                &all(),
                 &end_info(SessionState::Terminated, at(100), "op"),
                 false,
             )
@@ -484,9 +480,9 @@ async fn a_burst_of_single_id_ends_gets_individual_results() {
         tasks.push(tokio::spawn(async move {
             let end = end_info(SessionState::Terminated, at(n as i64), "burst");
             let b = store
-                .end_sessions(std::slice::from_ref(&id), &all(), &end, false)
+                .end_if_active(std::slice::from_ref(&id), &end, false)
                 .await
-                .expect("end_sessions");
+                .expect("end_if_active");
             (id, b.outcomes)
         }));
     }
@@ -656,7 +652,7 @@ async fn a_filter_terminate_of_100k_sessions_ends_them_all() {
     assert!(
         matches!(
             resp,
-            TerminateResponse::Filter {
+            BulkTerminate::Filter {
                 terminated: 100_000,
                 ..
             }
@@ -811,12 +807,16 @@ async fn migration_3_covers_existing_rows() {
              ALTER TABLE sessions DROP COLUMN activity_namespace;
              ALTER TABLE sessions DROP COLUMN activity_plan_summary;
              ALTER TABLE sessions DROP COLUMN activity_started_at;
+             DROP TABLE login_failures;
              PRAGMA user_version = 2;",
         )
         .expect("downgrade");
     }
     let store = open(&path);
-    assert_eq!(store.schema_version().expect("version"), 3);
+    assert_eq!(
+        store.schema_version().expect("version"),
+        sessiond_store_sqlite::MIGRATIONS.len() as i64
+    );
     let f = SessionFilter {
         tenant: Some(TenantScope::One(1)),
         node_id: Some("node-1".into()),

@@ -294,3 +294,41 @@ pub async fn access_keys_registry(store: Arc<dyn Store>) {
         Err(sessiond_core::CoreError::Unauthenticated)
     ));
 }
+
+/// The login throttle's counters: each failure adds one (also when concurrent), the last
+/// time is kept, clearing forgets them, names are independent.
+pub async fn login_failures_count(store: Arc<dyn Store>) {
+    let s = store.as_ref();
+    assert_eq!(s.login_failures("alice").await.expect("read"), None);
+    let f = s
+        .record_login_failure("alice", at(1))
+        .await
+        .expect("record");
+    assert_eq!(f.count, 1);
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .record_login_failure("alice", at(10 + i))
+                .await
+                .expect("record")
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let f = s
+        .login_failures("alice")
+        .await
+        .expect("read")
+        .expect("some");
+    assert_eq!(f.count, 9, "concurrent failures must each count");
+    assert!(f.last >= at(10));
+    assert_eq!(s.login_failures("bob").await.expect("read"), None);
+    s.clear_login_failures("alice").await.expect("clear");
+    assert_eq!(s.login_failures("alice").await.expect("read"), None);
+    s.clear_login_failures("nobody")
+        .await
+        .expect("clearing nothing is fine");
+}

@@ -9,7 +9,7 @@ use crate::fixtures::{
 };
 use sessiond_core::filter::{OriginatorFilter, SessionFilter, StateFilter, TenantScope};
 use sessiond_core::identity::{parse_identity, WORLD_AUTH_ID};
-use sessiond_core::store::{EndScope, Touch};
+use sessiond_core::store::Touch;
 use sessiond_core::{
     Activity, Domain, HumanDuration, Session, SessionId, SessionKind, SessionState, Store,
     TenantId, User,
@@ -186,14 +186,9 @@ pub(crate) async fn populate(store: &dyn Store, n: usize, seed: u64) -> Populati
     for (k, i) in (0..n).filter(|i| i % 4 == 1).enumerate() {
         let end = end_info(states[k % 3], at(100_000 + k as i64), "ender");
         let b = store
-            .end_sessions(
-                std::slice::from_ref(&expected[i].id),
-                &EndScope::tenant(TenantScope::All),
-                &end,
-                false,
-            )
+            .end_if_active(std::slice::from_ref(&expected[i].id), &end, false)
             .await
-            .expect("end_sessions");
+            .expect("end_if_active");
         assert!(b.committed);
         expected[i] = ended(expected[i].clone(), &end);
     }
@@ -1000,14 +995,9 @@ pub async fn operation_filter_examples(store: Arc<dyn Store>) {
     }
     let end = end_info(SessionState::Terminated, at(5), "ops");
     let b = store
-        .end_sessions(
-            std::slice::from_ref(&named["q_ended_n1"]),
-            &EndScope::tenant(TenantScope::All),
-            &end,
-            false,
-        )
+        .end_if_active(std::slice::from_ref(&named["q_ended_n1"]), &end, false)
         .await
-        .expect("end_sessions");
+        .expect("end_if_active");
     assert!(b.committed);
 
     let expect = |keys: &[&str]| -> Vec<SessionId> {

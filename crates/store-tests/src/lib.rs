@@ -52,11 +52,13 @@ pub fn cases() -> Vec<Case> {
         case!(registry::all_or_nothing_with_repeated_ids),
         case!(registry::terminate_bulk_by_filter),
         case!(registry::tenant_isolation),
+        case!(registry::end_scopes),
         case!(admin::tenants_basics),
         case!(admin::principals_basics),
         case!(admin::audit_basics),
         case!(admin::access_keys_basics),
         case!(admin::access_keys_registry),
+        case!(admin::login_failures_count),
     ]
 }
 

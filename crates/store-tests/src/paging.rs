@@ -4,21 +4,19 @@
 
 use crate::fixtures::{end_info, insert, session, Ids, Rng, T0};
 use sessiond_core::filter::{ListQuery, OriginatorFilter, SessionFilter, TenantScope};
-use sessiond_core::store::EndScope;
 use sessiond_core::{SessionId, SessionState, Store};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 async fn end_one(store: &dyn Store, id: &SessionId) {
     store
-        .end_sessions(
+        .end_if_active(
             std::slice::from_ref(id),
-            &EndScope::tenant(TenantScope::All),
             &end_info(SessionState::Terminated, T0, "churn"),
             false,
         )
         .await
-        .expect("end_sessions");
+        .expect("end_if_active");
 }
 
 /// Walks `filter` in pages of `limit` while a background task and the walker itself insert

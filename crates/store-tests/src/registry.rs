@@ -3,13 +3,10 @@
 //! isolation between callers.
 
 use crate::fixtures::{ids_of, login, Env, Ids};
+use sessiond_core::registry::{BulkItem, BulkTerminate, EndScope, ItemOutcome, ListRequest};
 use sessiond_core::rules::bulk::BulkMode;
-use sessiond_core::store::EndScope;
 use sessiond_core::token::Token;
-use sessiond_core::wire::{
-    CreatePrincipal, FilterParams, ItemResult, ListParams, RegisterRequest, TerminateRequest,
-    TerminateResponse,
-};
+use sessiond_core::wire::{CreatePrincipal, FilterParams, RegisterRequest, TerminateRequest};
 use sessiond_core::{
     Caller, CoreError, Domain, HumanDuration, Role, Session, SessionState, Store, User,
 };
@@ -17,10 +14,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const MIN: Duration = Duration::from_secs(60);
-/// Per-item codes of a bulk terminate (DESIGN.md §4).
-const ITEM_NOT_FOUND: &str = "session_not_found";
-const ITEM_NOT_ATTEMPTED: &str = "not_attempted";
-const ITEM_OWN_SESSION: &str = "own_session";
 
 fn request(name: &str, domain: Domain) -> RegisterRequest {
     RegisterRequest {
@@ -134,11 +127,10 @@ pub async fn timeouts_with_manual_clock(store: Arc<dyn Store>) {
     }
 }
 
-fn item(id: &str, error: Option<&str>) -> ItemResult {
-    ItemResult {
+fn item(id: &str, outcome: ItemOutcome) -> BulkItem {
+    BulkItem {
         id: id.to_string(),
-        ok: error.is_none(),
-        error: error.map(str::to_string),
+        outcome,
     }
 }
 
@@ -164,39 +156,39 @@ pub async fn terminate_modes(store: Arc<dyn Store>) {
             .terminate_ids(admin, &raw, mode, Some("test".into()), &scope, false)
             .await
             .expect("terminate_ids");
-        let (want, ended): (Vec<ItemResult>, [bool; 4]) = match mode {
+        let (want, ended): (Vec<BulkItem>, [bool; 4]) = match mode {
             BulkMode::BestEffort => (
                 vec![
-                    item(&raw[0], None),
-                    item(&raw[1], None),
-                    item(&raw[2], Some(ITEM_NOT_FOUND)),
-                    item(&raw[3], None),
-                    item(&raw[4], None),
+                    item(&raw[0], ItemOutcome::Ended),
+                    item(&raw[1], ItemOutcome::Ended),
+                    item(&raw[2], ItemOutcome::NotFound),
+                    item(&raw[3], ItemOutcome::Ended),
+                    item(&raw[4], ItemOutcome::Ended),
                 ],
                 [true; 4],
             ),
             BulkMode::StopOnError => (
                 vec![
-                    item(&raw[0], None),
-                    item(&raw[1], None),
-                    item(&raw[2], Some(ITEM_NOT_FOUND)),
-                    item(&raw[3], Some(ITEM_NOT_ATTEMPTED)),
-                    item(&raw[4], Some(ITEM_NOT_ATTEMPTED)),
+                    item(&raw[0], ItemOutcome::Ended),
+                    item(&raw[1], ItemOutcome::Ended),
+                    item(&raw[2], ItemOutcome::NotFound),
+                    item(&raw[3], ItemOutcome::NotAttempted),
+                    item(&raw[4], ItemOutcome::NotAttempted),
                 ],
                 [true, true, false, false],
             ),
             BulkMode::AllOrNothing => (
                 vec![
-                    item(&raw[0], Some(ITEM_NOT_ATTEMPTED)),
-                    item(&raw[1], Some(ITEM_NOT_ATTEMPTED)),
-                    item(&raw[2], Some(ITEM_NOT_FOUND)),
-                    item(&raw[3], Some(ITEM_NOT_ATTEMPTED)),
-                    item(&raw[4], Some(ITEM_NOT_ATTEMPTED)),
+                    item(&raw[0], ItemOutcome::NotAttempted),
+                    item(&raw[1], ItemOutcome::NotAttempted),
+                    item(&raw[2], ItemOutcome::NotFound),
+                    item(&raw[3], ItemOutcome::NotAttempted),
+                    item(&raw[4], ItemOutcome::NotAttempted),
                 ],
                 [false; 4],
             ),
         };
-        assert_eq!(out.results, want, "{mode:?}");
+        assert_eq!(out.items, want, "{mode:?}");
         assert_eq!(
             out.terminated,
             ended.iter().filter(|e| **e).count() as u64,
@@ -237,18 +229,18 @@ pub async fn refuse_own_session(store: Arc<dyn Store>) {
         out.terminated, 0,
         "best_effort with the own session ends nothing"
     );
-    assert_eq!(out.results[1], item(&own, Some(ITEM_OWN_SESSION)));
+    assert_eq!(out.items[1], item(&own, ItemOutcome::OwnSession));
     assert_eq!(state(&env, &a.id).await, SessionState::Active);
     let out = r
         .terminate_ids(admin, &raw, BulkMode::StopOnError, None, &scope, true)
         .await
         .expect("terminate_ids");
     assert_eq!(
-        out.results,
+        out.items,
         vec![
-            item(&raw[0], None),
-            item(&own, Some(ITEM_OWN_SESSION)),
-            item(&raw[2], Some(ITEM_NOT_ATTEMPTED)),
+            item(&raw[0], ItemOutcome::Ended),
+            item(&own, ItemOutcome::OwnSession),
+            item(&raw[2], ItemOutcome::NotAttempted),
         ]
     );
     assert_eq!(state(&env, &a.id).await, SessionState::Terminated);
@@ -275,8 +267,12 @@ pub async fn all_or_nothing_with_repeated_ids(store: Arc<dyn Store>) {
         .await
         .expect("terminate_ids");
     assert_eq!(out.terminated, 2);
-    assert!(out.results.iter().all(|i| i.ok), "{:?}", out.results);
-    assert_eq!(out.results.len(), 4);
+    assert!(
+        out.items.iter().all(|i| i.outcome.is_ok()),
+        "{:?}",
+        out.items
+    );
+    assert_eq!(out.items.len(), 4);
     assert_eq!(state(&env, &a.id).await, SessionState::Terminated);
     assert_eq!(state(&env, &b.id).await, SessionState::Terminated);
 }
@@ -290,15 +286,15 @@ fn by_identity(identity: &str) -> FilterParams {
 
 async fn live_ids(env: &Env, identity: &str) -> Vec<sessiond_core::SessionId> {
     let mut out = Vec::new();
-    let mut after: Option<String> = None;
+    let mut after: Option<sessiond_core::SessionId> = None;
     loop {
         let page = env
             .registry
             .list(
                 &env.admin,
-                &ListParams {
+                &ListRequest {
                     filter: by_identity(identity),
-                    limit: Some("1000".into()),
+                    limit: Some(1000),
                     after: after.clone(),
                 },
             )
@@ -307,7 +303,7 @@ async fn live_ids(env: &Env, identity: &str) -> Vec<sessiond_core::SessionId> {
         out.extend(ids_of(&page.items));
         match page.next {
             None => return out,
-            Some(n) => after = Some(n.to_string()),
+            Some(n) => after = Some(n),
         }
     }
 }
@@ -334,7 +330,7 @@ pub async fn terminate_bulk_by_filter(store: Arc<dyn Store>) {
         )
         .await
         .expect("dry run");
-    let TerminateResponse::DryRun {
+    let BulkTerminate::DryRun {
         would_terminate,
         items,
         confirm,
@@ -381,7 +377,7 @@ pub async fn terminate_bulk_by_filter(store: Arc<dyn Store>) {
         .await
         .expect("terminate");
     assert!(
-        matches!(done, TerminateResponse::Filter { terminated: 12, .. }),
+        matches!(done, BulkTerminate::Filter { terminated: 12, .. }),
         "{done:?}"
     );
     assert_eq!(
@@ -413,7 +409,7 @@ pub async fn terminate_bulk_by_filter(store: Arc<dyn Store>) {
             )
             .await
             .expect("terminate with limit");
-        let TerminateResponse::Filter {
+        let BulkTerminate::Filter {
             terminated,
             remaining,
             next,
@@ -424,7 +420,7 @@ pub async fn terminate_bulk_by_filter(store: Arc<dyn Store>) {
         total += terminated;
         assert_eq!(remaining, Some(25 - total), "remaining after {total}");
         match next {
-            Some(n) => after = Some(n),
+            Some(n) => after = Some(n.to_string()),
             None => break,
         }
     }
@@ -470,14 +466,14 @@ pub async fn tenant_isolation(store: Arc<dyn Store>) {
         Err(CoreError::NotFound(_)) => {}
         other => panic!("tenant B must not read A's session: {other:?}"),
     }
-    let page = r.list(&op_b, &ListParams::default()).await.expect("list");
+    let page = r.list(&op_b, &ListRequest::default()).await.expect("list");
     assert!(page.items.iter().all(|s| s.id != sa.id));
-    let named = ListParams {
+    let named = ListRequest {
         filter: FilterParams {
             tenant: Some("acme".into()),
             ..FilterParams::default()
         },
-        ..ListParams::default()
+        ..ListRequest::default()
     };
     assert!(matches!(
         r.list(&op_b, &named).await,
@@ -495,10 +491,7 @@ pub async fn tenant_isolation(store: Arc<dyn Store>) {
         )
         .await
         .expect("terminate_ids");
-    assert_eq!(
-        out.results,
-        vec![item(sa.id.as_str(), Some(ITEM_NOT_FOUND))]
-    );
+    assert_eq!(out.items, vec![item(sa.id.as_str(), ItemOutcome::NotFound)]);
     assert!(matches!(
         r.terminate_one(&op_b, &sa.id, None, scope_b.clone()).await,
         Err(CoreError::NotFound(_))
@@ -514,16 +507,16 @@ pub async fn tenant_isolation(store: Arc<dyn Store>) {
         .await
         .expect("terminate by filter");
     assert!(
-        matches!(by_filter, TerminateResponse::Filter { terminated: 0, .. }),
+        matches!(by_filter, BulkTerminate::Filter { terminated: 0, .. }),
         "{by_filter:?}"
     );
     assert!(r.validate(&svc_b, tok_a.expose()).await.is_err());
     assert_eq!(state(&env, &sa.id).await, SessionState::Active);
 
     // Tenant A's own operator sees and ends it.
-    let alice = ListParams {
+    let alice = ListRequest {
         filter: by_identity("alice"),
-        ..ListParams::default()
+        ..ListRequest::default()
     };
     let page = r.list(&op_a, &alice).await.expect("list");
     assert_eq!(ids_of(&page.items), vec![sa.id.clone()]);
@@ -534,4 +527,77 @@ pub async fn tenant_isolation(store: Arc<dyn Store>) {
         .expect("terminate_one");
     assert_eq!(ended.state, SessionState::Terminated);
     assert_eq!(ended.ended_by.as_deref(), Some("op-acme"));
+}
+
+/// Which sessions a call may end is core's rule (`EndScope`), applied before the store's
+/// compare-and-set: a session outside the scope — another tenant, owner, service or kind —
+/// is `NotFound` and stays live; an ended one outside it is `NotFound` too, not "ended".
+pub async fn end_scopes(store: Arc<dyn Store>) {
+    let env = Env::new(store).await;
+    let (r, admin) = (&env.registry, &env.admin);
+    let other_tenant = r.create_tenant(admin, "acme").await.expect("tenant").id;
+    let mut sessions = Vec::new();
+    for i in 0..6 {
+        let (s, _) = register(&env, admin, request(&format!("scoped{i}"), Domain::Local)).await;
+        sessions.push(s);
+    }
+    let all = EndScope::tenant(admin.scope());
+    let scopes = [
+        EndScope::tenant(sessiond_core::filter::TenantScope::One(other_tenant)),
+        EndScope {
+            owner: Some("someone-else".into()),
+            ..all.clone()
+        },
+        EndScope::service(admin.scope(), "vsphere"),
+        EndScope {
+            kind: Some(sessiond_core::SessionKind::Login),
+            ..all.clone()
+        },
+    ];
+    for (s, scope) in sessions.iter().zip(&scopes) {
+        let out = r
+            .terminate_ids(
+                admin,
+                &[s.id.to_string()],
+                BulkMode::BestEffort,
+                None,
+                scope,
+                false,
+            )
+            .await
+            .expect("terminate_ids");
+        assert_eq!(
+            out.items,
+            vec![item(s.id.as_str(), ItemOutcome::NotFound)],
+            "{scope:?}"
+        );
+        assert_eq!(state(&env, &s.id).await, SessionState::Active, "{scope:?}");
+    }
+    // In scope: ended; a second time: already ended; outside the scope: not found.
+    let last = &sessions[5];
+    let raw = [last.id.to_string()];
+    let out = r
+        .terminate_ids(admin, &raw, BulkMode::BestEffort, None, &all, false)
+        .await
+        .expect("terminate_ids");
+    assert_eq!(out.terminated, 1);
+    assert_eq!(out.ended.len(), 1);
+    assert_eq!(out.ended[0].id, last.id);
+    assert_eq!(out.ended[0].state, SessionState::Terminated);
+    let out = r
+        .terminate_ids(admin, &raw, BulkMode::BestEffort, None, &all, false)
+        .await
+        .expect("terminate_ids");
+    assert_eq!(
+        out.items,
+        vec![item(
+            &raw[0],
+            ItemOutcome::AlreadyEnded(SessionState::Terminated)
+        )]
+    );
+    let out = r
+        .terminate_ids(admin, &raw, BulkMode::BestEffort, None, &scopes[0], false)
+        .await
+        .expect("terminate_ids");
+    assert_eq!(out.items, vec![item(&raw[0], ItemOutcome::NotFound)]);
 }

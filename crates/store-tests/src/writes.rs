@@ -4,7 +4,7 @@
 
 use crate::fixtures::{at, end_info, ended, get, hash_of, insert, session, state_of, Ids, T0};
 use sessiond_core::filter::{SessionFilter, StateFilter, TenantScope};
-use sessiond_core::store::{EndOutcome, EndScope, Touch};
+use sessiond_core::store::{EndOutcome, Touch};
 use sessiond_core::{
     Activity, Domain, HumanDuration, SessionKind, SessionState, Store, StoreError, Timestamp, User,
 };
@@ -12,13 +12,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-fn all() -> EndScope {
-    EndScope::tenant(TenantScope::All)
-}
-
-/// Non-atomic batches end what they can; atomic ones end all or nothing; ids outside the
-/// scope (tenant, owner, service, kind) are `NotFound` and stay live; a duplicate id in one
-/// batch is `AlreadyEnded` the second time.
+/// Compare-and-set ends: non-atomic batches end what is active; atomic ones end all or
+/// nothing; a duplicate id in one batch is `AlreadyEnded` the second time. (Which sessions a
+/// caller may end is core's rule: see `registry::end_scopes`.)
 pub async fn end_sessions_semantics(store: Arc<dyn Store>) {
     let store = store.as_ref();
     let ids = Ids::default();
@@ -38,10 +34,7 @@ pub async fn end_sessions_semantics(store: Arc<dyn Store>) {
 
     // Not atomic, an unknown id in the middle: the others end.
     let batch = vec![live[0].clone(), missing.clone(), live[1].clone()];
-    let b = store
-        .end_sessions(&batch, &all(), &end, false)
-        .await
-        .expect("end");
+    let b = store.end_if_active(&batch, &end, false).await.expect("end");
     assert!(b.committed);
     assert_eq!(
         b.outcomes,
@@ -56,10 +49,7 @@ pub async fn end_sessions_semantics(store: Arc<dyn Store>) {
 
     // Atomic with an unknown id: nothing ends, the outcomes still say why.
     let batch = vec![live[2].clone(), missing.clone(), live[3].clone()];
-    let b = store
-        .end_sessions(&batch, &all(), &end, true)
-        .await
-        .expect("end");
+    let b = store.end_if_active(&batch, &end, true).await.expect("end");
     assert!(
         !b.committed,
         "an atomic batch with a bad id must not commit"
@@ -70,7 +60,7 @@ pub async fn end_sessions_semantics(store: Arc<dyn Store>) {
     }
     // Atomic with an already ended id: nothing ends either.
     let b = store
-        .end_sessions(&[live[2].clone(), live[0].clone()], &all(), &end, true)
+        .end_if_active(&[live[2].clone(), live[0].clone()], &end, true)
         .await
         .expect("end");
     assert!(!b.committed);
@@ -81,66 +71,15 @@ pub async fn end_sessions_semantics(store: Arc<dyn Store>) {
     assert_eq!(state_of(store, &live[2]).await, SessionState::Active);
     // Atomic, all live: all end.
     let b = store
-        .end_sessions(&[live[2].clone(), live[3].clone()], &all(), &end, true)
+        .end_if_active(&[live[2].clone(), live[3].clone()], &end, true)
         .await
         .expect("end");
     assert!(b.committed);
     assert_eq!(b.outcomes, vec![EndOutcome::Ended, EndOutcome::Ended]);
 
-    // Another tenant's session is not found from tenant 1, and stays live.
-    let one = EndScope::tenant(TenantScope::One(1));
-    let b = store
-        .end_sessions(&[foreign.id.clone(), live[4].clone()], &one, &end, false)
-        .await
-        .expect("end");
-    assert_eq!(b.outcomes, vec![EndOutcome::NotFound, EndOutcome::Ended]);
-    assert_eq!(state_of(store, &foreign.id).await, SessionState::Active);
-    // An ended session outside the scope is NotFound too (not "already ended").
-    let b = store
-        .end_sessions(
-            &[live[0].clone()],
-            &EndScope::tenant(TenantScope::One(acme)),
-            &end,
-            false,
-        )
-        .await
-        .expect("end");
-    assert_eq!(b.outcomes, vec![EndOutcome::NotFound]);
-
-    // Owner, service and kind scopes.
-    let owner = EndScope {
-        owner: Some("svc-a".into()),
-        ..all()
-    };
-    let b = store
-        .end_sessions(&[live[5].clone(), live[6].clone()], &owner, &end, false)
-        .await
-        .expect("end");
-    assert_eq!(b.outcomes, vec![EndOutcome::NotFound, EndOutcome::Ended]);
-    assert_eq!(state_of(store, &live[5]).await, SessionState::Active);
-    let service = EndScope {
-        service: Some("vsphere".into()),
-        ..all()
-    };
-    let b = store
-        .end_sessions(&[live[7].clone(), live[9].clone()], &service, &end, false)
-        .await
-        .expect("end");
-    assert_eq!(b.outcomes, vec![EndOutcome::NotFound, EndOutcome::Ended]);
-    let kind = EndScope {
-        kind: Some(SessionKind::Login),
-        ..all()
-    };
-    let b = store
-        .end_sessions(&[live[8].clone()], &kind, &end, false)
-        .await
-        .expect("end");
-    assert_eq!(b.outcomes, vec![EndOutcome::NotFound]);
-    assert_eq!(state_of(store, &live[8]).await, SessionState::Active);
-
     // The same id twice in one batch: ended once, then already ended.
     let b = store
-        .end_sessions(&[live[10].clone(), live[10].clone()], &all(), &end, false)
+        .end_if_active(&[live[10].clone(), live[10].clone()], &end, false)
         .await
         .expect("end");
     assert_eq!(
@@ -151,10 +90,7 @@ pub async fn end_sessions_semantics(store: Arc<dyn Store>) {
         ]
     );
     // An empty batch is fine.
-    let b = store
-        .end_sessions(&[], &all(), &end, true)
-        .await
-        .expect("end");
+    let b = store.end_if_active(&[], &end, true).await.expect("end");
     assert!(b.committed && b.outcomes.is_empty());
 }
 
@@ -169,7 +105,7 @@ pub async fn tombstones_never_revive(store: Arc<dyn Store>) {
     insert(store, &s).await;
     let first = end_info(SessionState::Closed, at(10), "owner");
     let b = store
-        .end_sessions(std::slice::from_ref(&s.id), &all(), &first, false)
+        .end_if_active(std::slice::from_ref(&s.id), &first, false)
         .await
         .expect("end");
     assert_eq!(b.outcomes, vec![EndOutcome::Ended]);
@@ -205,7 +141,7 @@ pub async fn tombstones_never_revive(store: Arc<dyn Store>) {
     for atomic in [false, true] {
         let again = end_info(SessionState::Terminated, at(20), "operator");
         let b = store
-            .end_sessions(std::slice::from_ref(&s.id), &all(), &again, atomic)
+            .end_if_active(std::slice::from_ref(&s.id), &again, atomic)
             .await
             .expect("end");
         assert_eq!(
@@ -275,9 +211,8 @@ pub async fn external_id_unique_while_live(store: Arc<dyn Store>) {
     );
     // After the first ends, the external id is free again.
     store
-        .end_sessions(
+        .end_if_active(
             std::slice::from_ref(&first.id),
-            &all(),
             &end_info(SessionState::Closed, at(5), "svc"),
             false,
         )
@@ -490,9 +425,8 @@ pub async fn sweeper_primitives(store: Arc<dyn Store>) {
     // Tombstones ended at 1000, 2000, 3000; one live session stays.
     for (k, i) in [0usize, 1, 3].into_iter().enumerate() {
         store
-            .end_sessions(
+            .end_if_active(
                 std::slice::from_ref(&made[i]),
-                &all(),
                 &end_info(
                     SessionState::Expired,
                     at(1000 * (k as i64 + 1)),

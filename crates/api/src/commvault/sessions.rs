@@ -13,8 +13,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
+use sessiond_core::registry::EndScope;
 use sessiond_core::rules::bulk::BulkMode;
-use sessiond_core::store::EndScope;
 
 /// Recorded on every session this dialect ends.
 const LOGOFF_REASON: &str = "logged off through the Commvault API (DELETE Sessions)";
@@ -59,12 +59,7 @@ pub async fn logoff(
         },
         Doc::Xml(root) => logoff_ids_from_xml(&root)?,
     };
-    let scope = EndScope {
-        tenant: caller.own_tenant(),
-        service: Some(SERVICE.to_string()),
-        owner: None,
-        kind: None,
-    };
+    let scope = EndScope::service(caller.own_tenant(), SERVICE);
     // Best effort: every id is tried (in chunked store transactions); the per-item outcomes
     // are not reported, as Commvault's answer has no place for them.
     let done = st
@@ -81,7 +76,7 @@ pub async fn logoff(
     tracing::info!(
         principal = %caller.principal,
         requested = ids.len(),
-        ended = done.results.iter().filter(|r| r.ok).count(),
+        ended = done.terminated,
         "commvault logoff"
     );
     Ok(format.render(StatusCode::OK, &json!({}), || {

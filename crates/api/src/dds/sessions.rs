@@ -12,8 +12,8 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::header;
 use axum::Json;
+use sessiond_core::registry::EndScope;
 use sessiond_core::registry::KillRefusal;
-use sessiond_core::store::EndScope;
 use sessiond_core::wire::FilterParams;
 
 /// Page size when none is given (the SDK documents 10).
@@ -167,12 +167,7 @@ pub async fn kill(State(st): State<AppState>, req: DdsRequest) -> DdsResult<Json
         )),
         other => other.into(),
     })?;
-    let scope = EndScope {
-        tenant: req.caller.own_tenant(),
-        service: Some(SERVICE.to_string()),
-        owner: None,
-        kind: None,
-    };
+    let scope = EndScope::service(req.caller.own_tenant(), SERVICE);
     let outcome = st
         .registry
         .kill_running(

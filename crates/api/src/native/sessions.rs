@@ -8,11 +8,11 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
-use sessiond_core::store::EndScope;
+use sessiond_core::registry::{BulkTerminate, EndScope, ItemOutcome, ListRequest};
 #[allow(unused_imports)]
 use sessiond_core::wire::ErrorBody;
 use sessiond_core::wire::{
-    EndRequest, FilterParams, ListParams, RegisterRequest, RegisterResponse, SessionPage,
+    EndRequest, FilterParams, ItemResult, RegisterRequest, RegisterResponse, SessionPage,
     SessionPatch, TerminateRequest, TerminateResponse, ValidateRequest, LIST_PARAM_NAMES,
 };
 use sessiond_core::{CoreError, Session, SessionId};
@@ -115,12 +115,60 @@ pub async fn terminate_bulk(
     Authed(caller): Authed,
     Body(req, _): In<TerminateRequest>,
 ) -> ApiResult<Json<TerminateResponse>> {
-    Ok(Json(st.registry.terminate_bulk(&caller, req).await?))
+    Ok(Json(render_terminate(
+        st.registry.terminate_bulk(&caller, req).await?,
+    )))
+}
+
+/// The native per-item code of an outcome (DESIGN.md §4); `None` when it ended.
+fn item_code(o: ItemOutcome) -> Option<&'static str> {
+    match o {
+        ItemOutcome::Ended => None,
+        ItemOutcome::NotFound => Some("session_not_found"),
+        ItemOutcome::AlreadyEnded(_) => Some("session_ended"),
+        ItemOutcome::NotAttempted => Some("not_attempted"),
+        ItemOutcome::OwnSession => Some("own_session"),
+    }
+}
+
+fn render_terminate(t: BulkTerminate) -> TerminateResponse {
+    match t {
+        BulkTerminate::DryRun {
+            would_terminate,
+            items,
+            confirm,
+        } => TerminateResponse::DryRun {
+            would_terminate,
+            items,
+            confirm,
+        },
+        BulkTerminate::Ids(done) => TerminateResponse::Ids {
+            terminated: done.terminated,
+            results: done
+                .items
+                .into_iter()
+                .map(|i| ItemResult {
+                    ok: i.outcome.is_ok(),
+                    error: item_code(i.outcome).map(str::to_string),
+                    id: i.id,
+                })
+                .collect(),
+        },
+        BulkTerminate::Filter {
+            terminated,
+            remaining,
+            next,
+        } => TerminateResponse::Filter {
+            terminated,
+            remaining,
+            next: next.map(|n| n.to_string()),
+        },
+    }
 }
 
 /// Parses the list query by hand so that unknown or repeated parameters are a clear 400
 /// rather than silently ignored.
-fn list_params(raw: Option<&str>) -> Result<ListParams, ApiError> {
+fn list_params(raw: Option<&str>, max_page: usize) -> Result<ListRequest, ApiError> {
     let mut map = serde_json::Map::new();
     for (k, v) in query_pairs(raw) {
         if !LIST_PARAM_NAMES.contains(&k.as_str()) {
@@ -133,15 +181,26 @@ fn list_params(raw: Option<&str>) -> Result<ListParams, ApiError> {
             return Err(CoreError::BadRequest(format!("query parameter {k:?} given twice")).into());
         }
     }
-    let limit = map
-        .remove("limit")
-        .and_then(|v| v.as_str().map(str::to_string));
-    let after = map
-        .remove("after")
-        .and_then(|v| v.as_str().map(str::to_string));
+    let limit = match map.remove("limit") {
+        None => None,
+        Some(v) => match v.as_str().and_then(|s| s.parse::<usize>().ok()) {
+            Some(n) => Some(n),
+            None => {
+                return Err(CoreError::invalid("limit", format!("must be 1 to {max_page}")).into())
+            }
+        },
+    };
+    let after = match map.remove("after") {
+        None => None,
+        Some(v) => Some(
+            v.as_str()
+                .and_then(SessionId::parse)
+                .ok_or_else(|| CoreError::BadRequest("after: malformed cursor".into()))?,
+        ),
+    };
     let filter: FilterParams = serde_json::from_value(serde_json::Value::Object(map))
         .map_err(|e| ApiError::Body(BodyError::Data(e.to_string())))?;
-    Ok(ListParams {
+    Ok(ListRequest {
         filter,
         limit,
         after,
@@ -154,7 +213,7 @@ pub async fn list(
     Authed(caller): Authed,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<SessionPage>> {
-    let params = list_params(raw.as_deref())?;
+    let params = list_params(raw.as_deref(), st.registry.config().max_page)?;
     let page = st.registry.list(&caller, &params).await?;
     Ok(Json(SessionPage {
         items: page.items,

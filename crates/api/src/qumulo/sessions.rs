@@ -9,11 +9,12 @@ use crate::extract::{query_pairs, BodyError, Json as Body};
 use crate::AppState;
 use axum::extract::{RawQuery, State};
 use axum::Json;
-use sessiond_core::registry::{ITEM_ENDED, ITEM_NOT_FOUND};
+use sessiond_core::registry::EndScope;
+use sessiond_core::registry::ItemOutcome;
+use sessiond_core::registry::ListRequest;
 use sessiond_core::rules::bulk::BulkMode;
-use sessiond_core::store::EndScope;
-use sessiond_core::wire::{FilterParams, ListParams};
-use sessiond_core::SessionId;
+use sessiond_core::wire::FilterParams;
+use sessiond_core::{CoreError, SessionId};
 
 /// The service whose sessions this dialect shows.
 const SERVICE_SMB: &str = "smb";
@@ -90,15 +91,22 @@ pub async fn list(
     RawQuery(raw): RawQuery,
 ) -> QumuloResult<Json<SessionsPage>> {
     let q = ListQuery::parse(raw.as_deref(), st.registry.config().max_page)?;
-    let params = ListParams {
+    let after = match q.after.as_deref() {
+        None => None,
+        Some(a) => Some(
+            SessionId::parse(a)
+                .ok_or_else(|| CoreError::BadRequest("after: malformed cursor".into()))?,
+        ),
+    };
+    let params = ListRequest {
         filter: FilterParams {
             service: Some(SERVICE_SMB.to_string()),
             identity: q.identity.clone(),
             // No tenant: the caller's own (see `Registry::filter_for`).
             ..FilterParams::default()
         },
-        limit: Some(q.limit.to_string()),
-        after: q.after.clone(),
+        limit: Some(q.limit),
+        after,
     };
     let page = st.registry.list(&caller, &params).await?;
     let now = st.registry.clock().now();
@@ -119,12 +127,15 @@ pub async fn list(
 
 /// The message of one close result. An unknown location, another tenant's session and a
 /// session of another service all read the same, apart from the location itself.
-fn close_message(location: &str, error: Option<&str>) -> String {
-    match error {
-        None => String::new(),
-        Some(ITEM_NOT_FOUND) => format!("no SMB session with location {location:?}"),
-        Some(ITEM_ENDED) => format!("SMB session {location:?} is already closed"),
-        Some(other) => format!("SMB session {location:?} was not closed ({other})"),
+fn close_message(location: &str, outcome: ItemOutcome) -> String {
+    match outcome {
+        ItemOutcome::Ended => String::new(),
+        ItemOutcome::AlreadyEnded(_) => format!("SMB session {location:?} is already closed"),
+        // Unknown, another tenant's or another service's; best effort never leaves an item
+        // unattempted, and Qumulo has no "own session" rule.
+        ItemOutcome::NotFound | ItemOutcome::NotAttempted | ItemOutcome::OwnSession => {
+            format!("no SMB session with location {location:?}")
+        }
     }
 }
 
@@ -145,12 +156,7 @@ pub async fn close(
         Err(e) => return Err(e),
     };
     let ids: Vec<String> = items.into_iter().map(|i| i.location).collect();
-    let scope = EndScope {
-        tenant: caller.own_tenant(),
-        service: Some(SERVICE_SMB.to_string()),
-        owner: None,
-        kind: None,
-    };
+    let scope = EndScope::service(caller.own_tenant(), SERVICE_SMB);
     // Best effort: every location is tried, in one store transaction per chunk, and each gets
     // its own answer in input order.
     let ended = st
@@ -166,10 +172,10 @@ pub async fn close(
         .await?;
     Ok(Json(
         ended
-            .results
+            .items
             .iter()
             .map(|r| CloseResult {
-                error_message: close_message(&r.id, r.error.as_deref()),
+                error_message: close_message(&r.id, r.outcome),
             })
             .collect(),
     ))

@@ -17,9 +17,9 @@ use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use sessiond_core::identity::fold;
-use sessiond_core::registry::ITEM_OWN_SESSION;
+use sessiond_core::registry::EndScope;
+use sessiond_core::registry::ItemOutcome;
 use sessiond_core::rules::bulk::BulkMode;
-use sessiond_core::store::EndScope;
 use sessiond_core::{CoreError, LoginInfo, Privilege, SessionId};
 
 type In<T> = Body<T, Fault>;
@@ -141,12 +141,7 @@ pub async fn terminate_session(
     req: Request,
 ) -> VimResult<StatusCode> {
     let Body(body, _) = In::<TerminateSessionRequest>::from_request(req, &st).await?;
-    let scope = EndScope {
-        tenant: caller.own_tenant(),
-        service: Some(SERVICE.to_string()),
-        owner: None,
-        kind: None,
-    };
+    let scope = EndScope::service(caller.own_tenant(), SERVICE);
     let done = st
         .registry
         .terminate_ids(
@@ -166,9 +161,9 @@ pub async fn terminate_session(
             },
             e => e.into(),
         })?;
-    match done.results.iter().find(|r| !r.ok) {
+    match done.first_failure() {
         None => Ok(StatusCode::NO_CONTENT),
-        Some(r) if r.error.as_deref() == Some(ITEM_OWN_SESSION) => Err(Fault::InvalidArgument {
+        Some(r) if r.outcome == ItemOutcome::OwnSession => Err(Fault::InvalidArgument {
             property: "sessionId",
             message: "sessionId names the current session; use Logout to end it".into(),
         }),

@@ -1,5 +1,6 @@
 //! Tenants and principals: creation, listing, updates, and the bootstrap admin.
 
+use super::EndScope;
 use super::{Caller, Registry};
 use crate::domain::{
     valid_principal_name, valid_tenant_name, Principal, Privilege, Role, SessionKind, SessionState,
@@ -8,7 +9,7 @@ use crate::domain::{
 use crate::error::{CoreError, CoreResult};
 use crate::filter::{ListQuery, SessionFilter, TenantScope};
 use crate::password;
-use crate::store::{EndInfo, EndScope, StoreError};
+use crate::store::{EndInfo, StoreError};
 use crate::wire::{CreatePrincipal, PrincipalView, UpdatePrincipal};
 
 const MIN_PASSWORD: usize = 8;
@@ -232,15 +233,11 @@ impl Registry {
                     limit: self.cfg.end_chunk,
                 })
                 .await?;
-            let ids: Vec<_> = page.items.into_iter().map(|s| s.id).collect();
-            if !ids.is_empty() {
-                let b = self.end_sessions(&ids, &scope, &end, false).await?;
-                total += b
-                    .outcomes
-                    .iter()
-                    .filter(|o| **o == crate::store::EndOutcome::Ended)
-                    .count() as u64;
-            }
+            let targets: Vec<_> = page.items.into_iter().filter(|s| scope.admits(s)).collect();
+            total += self
+                .end_admitted(&targets, &end, false)
+                .await?
+                .ended_count();
             match page.next {
                 Some(n) => after = Some(n),
                 None => break,

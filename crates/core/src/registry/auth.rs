@@ -1,5 +1,6 @@
 //! Logins, token authentication and the caller context every other operation checks.
 
+use super::EndScope;
 use super::Registry;
 use crate::domain::{
     Domain, Principal, Privilege, Role, Session, SessionId, SessionKind, SessionState, TenantId,
@@ -8,10 +9,10 @@ use crate::domain::{
 use crate::error::{CoreError, CoreResult};
 use crate::filter::TenantScope;
 use crate::rules::timeouts;
-use crate::store::{EndInfo, EndScope};
-use crate::time::{HumanDuration, Timestamp};
+use crate::store::{EndInfo, LoginFailures};
+use crate::time::Timestamp;
 use crate::{password, token};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -99,50 +100,23 @@ impl PrincipalCache {
     }
 }
 
-/// Counts failed logins per name and imposes an exponential backoff after a few, so that
-/// password guessing is slow without locking the real user out for long.
-#[derive(Default)]
-pub(super) struct LoginGuard {
-    failures: Mutex<HashMap<String, (u32, Timestamp)>>,
-}
-
-const MAX_TRACKED_NAMES: usize = 100_000;
-
-impl LoginGuard {
-    fn check(&self, name: &str, now: Timestamp, free: u32) -> CoreResult<()> {
-        let map = self
-            .failures
-            .lock()
-            .map_err(|_| CoreError::Internal("login guard".into()))?;
-        if let Some((n, last)) = map.get(name) {
-            if *n >= free {
-                let wait = Duration::from_secs(1u64 << (n - free).min(8));
-                let until = last.plus(wait);
-                if now < until {
-                    let secs = until.since(now).as_secs().max(1);
-                    return Err(CoreError::RateLimited {
-                        retry_after_secs: secs,
-                    });
-                }
+/// Failed logins before the backoff doubles each time, capped at 2^8 s. The counters live in
+/// the store, so every replica counts the same failures (guessing is as slow through N
+/// replicas as through one).
+fn backoff_check(f: Option<LoginFailures>, now: Timestamp, free: u32) -> CoreResult<()> {
+    if let Some(f) = f {
+        if f.count >= free {
+            let wait = Duration::from_secs(1u64 << (f.count - free).min(8));
+            let until = f.last.plus(wait);
+            if now < until {
+                let secs = until.since(now).as_secs().max(1);
+                return Err(CoreError::RateLimited {
+                    retry_after_secs: secs,
+                });
             }
         }
-        Ok(())
     }
-    fn failed(&self, name: &str, now: Timestamp) {
-        if let Ok(mut map) = self.failures.lock() {
-            if map.len() >= MAX_TRACKED_NAMES {
-                map.clear();
-            }
-            let e = map.entry(name.to_string()).or_insert((0, now));
-            e.0 = e.0.saturating_add(1);
-            e.1 = now;
-        }
-    }
-    fn succeeded(&self, name: &str) {
-        if let Ok(mut map) = self.failures.lock() {
-            map.remove(name);
-        }
-    }
+    Ok(())
 }
 
 impl Registry {
@@ -154,50 +128,24 @@ impl Registry {
         info: LoginInfo,
     ) -> CoreResult<(Session, token::Token)> {
         let principal = self.check_password(username, password_text).await?;
-        let now = self.clock.now();
-        let id = self.new_id()?;
-        let session = Session {
-            id: id.clone(),
+        let mut session = self.new_session(super::creating::NewSession {
             kind: SessionKind::Login,
             owner: principal.name.clone(),
-            external_id: None,
             tenant_id: principal.tenant_id,
             service: info.service,
-            node_id: None,
-            server_address: None,
-            originator: info.originator,
             user: User {
                 domain: Domain::Local,
                 name: Some(principal.name.clone()),
-                auth_id: None,
                 ..User::default()
             },
-            user_agent: info.user_agent,
-            locale: info.locale,
-            is_guest: false,
-            is_encrypted: true,
-            share_names: vec![],
-            num_opens: 0,
-            call_count: 0,
-            activity: None,
-            opened_at: now,
-            last_active_at: now,
-            idle_timeout: HumanDuration(self.cfg.login_idle_timeout),
-            absolute_timeout: HumanDuration(self.cfg.login_absolute_timeout),
-            state: SessionState::Active,
-            ended_at: None,
-            ended_by: None,
-            end_reason: None,
-            attributes: BTreeMap::new(),
-        };
-        let mut session = session;
-        crate::identity::normalize_user(&mut session.user)
-            .map_err(|e| CoreError::Internal(format!("login user: {e}")))?;
-        let (tok, hash) = token::issue(&id).map_err(|e| CoreError::Internal(e.to_string()))?;
-        self.store
-            .insert_session(&session, &hash, session.expires_at())
-            .await?;
-        Ok((session, tok))
+            idle_timeout: self.cfg.login_idle_timeout,
+            absolute_timeout: self.cfg.login_absolute_timeout,
+        })?;
+        session.originator = info.originator;
+        session.user_agent = info.user_agent;
+        session.locale = info.locale;
+        session.is_encrypted = true;
+        self.insert_new(session).await
     }
 
     /// Verifies a password with backoff on repeated failures; unknown names cost the same
@@ -208,8 +156,8 @@ impl Registry {
         password_text: &str,
     ) -> CoreResult<Principal> {
         let now = self.clock.now();
-        self.login_guard
-            .check(username, now, self.cfg.login_failures_before_backoff)?;
+        let failures = self.store.login_failures(username).await?;
+        backoff_check(failures, now, self.cfg.login_failures_before_backoff)?;
         let principal = self.store.get_principal(username).await?;
         let (hash, usable) = match &principal {
             Some(p) => (p.password_hash.clone(), !p.disabled),
@@ -222,11 +170,17 @@ impl Registry {
             .map_err(|e| CoreError::Internal(e.to_string()))?;
         match principal {
             Some(p) if ok && usable => {
-                self.login_guard.succeeded(username);
+                if failures.is_some() {
+                    self.store.clear_login_failures(username).await?;
+                }
                 Ok(p)
             }
             _ => {
-                self.login_guard.failed(username, now);
+                // Names are bounded by the store's key size; an unknown name is counted too,
+                // so probing names costs the same as guessing passwords.
+                if username.len() <= 256 {
+                    self.store.record_login_failure(username, now).await?;
+                }
                 Err(CoreError::InvalidCredentials)
             }
         }
@@ -288,7 +242,7 @@ impl Registry {
             reason: Some("logout".into()),
         };
         let scope = EndScope::tenant(TenantScope::One(caller.tenant_id));
-        self.end_sessions(std::slice::from_ref(own), &scope, &end, false)
+        self.end_ids(std::slice::from_ref(own), &scope, &end, false)
             .await?;
         Ok(())
     }

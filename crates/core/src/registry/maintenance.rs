@@ -3,9 +3,8 @@
 use super::Registry;
 use crate::domain::SessionState;
 use crate::error::CoreResult;
-use crate::filter::TenantScope;
 use crate::rules::timeouts;
-use crate::store::{EndInfo, EndOutcome, EndScope};
+use crate::store::EndInfo;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SweepReport {
@@ -37,7 +36,6 @@ impl Registry {
         self.flush_touches().await?;
         let now = self.clock.now();
         let mut report = SweepReport::default();
-        let scope = EndScope::tenant(TenantScope::All);
         loop {
             let due = self.store.due_for_expiry(now, SWEEP_BATCH).await?;
             if due.is_empty() {
@@ -47,8 +45,8 @@ impl Registry {
             let mut absolute = Vec::new();
             for s in &due {
                 match timeouts::expired_at(s, s.last_active_at, now) {
-                    Some(timeouts::ExpiryCause::Idle) => idle.push(s.id.clone()),
-                    Some(timeouts::ExpiryCause::Absolute) => absolute.push(s.id.clone()),
+                    Some(timeouts::ExpiryCause::Idle) => idle.push(s.clone()),
+                    Some(timeouts::ExpiryCause::Absolute) => absolute.push(s.clone()),
                     // The stored deadline was stale (a patch raced a touch): correct it.
                     None => {
                         let d = timeouts::deadline(s).map(|(t, _)| t);
@@ -69,12 +67,9 @@ impl Registry {
                     by: cause.ended_by().to_string(),
                     reason: None,
                 };
-                let b = self.end_sessions(&ids, &scope, &end, false).await?;
-                let n = b
-                    .outcomes
-                    .iter()
-                    .filter(|o| **o == EndOutcome::Ended)
-                    .count() as u64;
+                // Several replicas may sweep at once: the compare-and-set ends each session
+                // once, and only the replica that ended it counts it.
+                let n = self.end_admitted(&ids, &end, false).await?.ended_count();
                 match cause {
                     timeouts::ExpiryCause::Idle => report.expired_idle += n,
                     timeouts::ExpiryCause::Absolute => report.expired_absolute += n,

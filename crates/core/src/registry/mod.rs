@@ -4,6 +4,8 @@
 mod access_keys;
 mod admin;
 mod auth;
+mod creating;
+mod ending;
 mod filters;
 mod kill;
 mod maintenance;
@@ -12,10 +14,12 @@ mod terminate;
 
 pub use access_keys::{AccessKeyView, NewAccessKey, MAX_KEYS_PER_PRINCIPAL};
 pub use auth::{Caller, LoginInfo};
+pub use ending::{EndReport, EndScope, EndedSession};
 pub use filters::{build_filter, canonical_filter};
 pub use kill::KillRefusal;
 pub use maintenance::SweepReport;
-pub use terminate::{BulkEnd, ITEM_ENDED, ITEM_NOT_ATTEMPTED, ITEM_NOT_FOUND, ITEM_OWN_SESSION};
+pub use sessions::ListRequest;
+pub use terminate::{BulkEnd, BulkItem, BulkTerminate, ItemOutcome};
 
 use crate::domain::{SessionId, Tenant, TenantId};
 use crate::error::{CoreError, CoreResult};
@@ -69,7 +73,6 @@ pub struct Registry {
     touches: TouchBuffer,
     ids: Mutex<crate::ids::IdGen>,
     confirm_key: ConfirmKey,
-    login_guard: auth::LoginGuard,
     principals: auth::PrincipalCache,
     seal_key: Option<crate::secretbox::SealKey>,
 }
@@ -88,7 +91,6 @@ impl Registry {
             touches: TouchBuffer::default(),
             ids: Mutex::new(crate::ids::IdGen::default()),
             confirm_key,
-            login_guard: auth::LoginGuard::default(),
             principals: auth::PrincipalCache::default(),
             seal_key: None,
         }
@@ -133,29 +135,6 @@ impl Registry {
             Some(t) if caller.sees_tenant(t.id) => Ok(t),
             _ => Err(CoreError::NotFound("tenant")),
         }
-    }
-
-    /// Every end of a session goes through here, so the metric counts each exactly once.
-    async fn end_sessions(
-        &self,
-        ids: &[SessionId],
-        scope: &crate::store::EndScope,
-        end: &crate::store::EndInfo,
-        atomic: bool,
-    ) -> crate::store::StoreResult<crate::store::EndBatch> {
-        let b = self.store.end_sessions(ids, scope, end, atomic).await?;
-        if b.committed {
-            let n = b
-                .outcomes
-                .iter()
-                .filter(|o| **o == crate::store::EndOutcome::Ended)
-                .count();
-            if n > 0 {
-                metrics::counter!("sessiond_sessions_ended_total", "state" => end.state.as_str())
-                    .increment(n as u64);
-            }
-        }
-        Ok(b)
     }
 
     /// Appends an audit record of `caller`'s action. The action itself is already durable

@@ -7,11 +7,20 @@ use crate::domain::{
 use crate::error::{CoreError, CoreResult};
 use crate::filter::{ListQuery, Page};
 use crate::rules::timeouts;
-use crate::store::{EndInfo, EndOutcome, EndScope, StoreError};
-use crate::time::HumanDuration;
+use crate::store::{EndInfo, EndOutcome, StoreError};
 use crate::token;
-use crate::wire::{ListParams, RegisterRequest, SessionPatch};
+use crate::wire::{FilterParams, RegisterRequest, SessionPatch};
 use std::collections::BTreeMap;
+
+/// A list request in core's terms: the API has parsed the page size and the cursor.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListRequest {
+    pub filter: FilterParams,
+    /// Page size; `None` = the default page. Out of range is an invalid-field error.
+    pub limit: Option<usize>,
+    /// Continue after this id (the previous page's `next`).
+    pub after: Option<SessionId>,
+}
 
 const MAX_SHARES: usize = 256;
 const MAX_ATTRIBUTES: usize = 64;
@@ -73,57 +82,32 @@ impl Registry {
         check_shares(&req.share_names)?;
         check_attributes(&req.attributes)?;
         let tenant = self.resolve_tenant(caller, req.tenant.as_deref()).await?;
-        let mut user = req.user;
-        crate::identity::normalize_user(&mut user)
-            .map_err(|e| CoreError::invalid("user", e.to_string()))?;
-        let now = self.clock.now();
-        let id = self.new_id()?;
-        let session = Session {
-            id: id.clone(),
+        let mut s = self.new_session(super::creating::NewSession {
             kind: SessionKind::Registered,
             owner: caller.principal.clone(),
-            external_id: req.external_id,
             tenant_id: tenant.id,
             service: req.service,
-            node_id: req.node_id,
-            server_address: req.server_address,
-            originator: req.originator,
-            user,
-            user_agent: req.user_agent,
-            locale: req.locale,
-            is_guest: req.is_guest,
-            is_encrypted: req.is_encrypted,
-            share_names: req.share_names,
-            num_opens: req.num_opens,
-            call_count: 0,
-            activity: req.activity,
-            opened_at: now,
-            last_active_at: now,
+            user: req.user,
             idle_timeout: req
                 .idle_timeout
-                .unwrap_or(HumanDuration(self.cfg.default_idle_timeout)),
+                .map_or(self.cfg.default_idle_timeout, |d| d.0),
             absolute_timeout: req
                 .absolute_timeout
-                .unwrap_or(HumanDuration(self.cfg.default_absolute_timeout)),
-            state: SessionState::Active,
-            ended_at: None,
-            ended_by: None,
-            end_reason: None,
-            attributes: req.attributes,
-        };
-        let (tok, hash) = token::issue(&id).map_err(|e| CoreError::Internal(e.to_string()))?;
-        match self
-            .store
-            .insert_session(&session, &hash, session.expires_at())
-            .await
-        {
-            Ok(()) => Ok((session, tok)),
-            Err(StoreError::Conflict(_)) => Err(CoreError::Conflict(
-                "a live session with this external_id already exists on this service and node"
-                    .into(),
-            )),
-            Err(e) => Err(e.into()),
-        }
+                .map_or(self.cfg.default_absolute_timeout, |d| d.0),
+        })?;
+        s.external_id = req.external_id;
+        s.node_id = req.node_id;
+        s.server_address = req.server_address;
+        s.originator = req.originator;
+        s.user_agent = req.user_agent;
+        s.locale = req.locale;
+        s.is_guest = req.is_guest;
+        s.is_encrypted = req.is_encrypted;
+        s.share_names = req.share_names;
+        s.num_opens = req.num_opens;
+        s.activity = req.activity;
+        s.attributes = req.attributes;
+        self.insert_new(s).await
     }
 
     /// The hot path: token → live session, touched. Unknown, malformed, ended, expired and
@@ -240,12 +224,10 @@ impl Registry {
             by: caller.principal.clone(),
             reason: Some("closed by owner".into()),
         };
-        let scope = EndScope::tenant(caller.scope());
-        let batch = self
-            .store
-            .end_sessions(std::slice::from_ref(&s.id), &scope, &end, false)
+        let report = self
+            .end_admitted(std::slice::from_ref(&s), &end, false)
             .await?;
-        match batch.outcomes.first() {
+        match report.outcomes.first() {
             Some(EndOutcome::Ended) => self.visible(caller, id).await,
             Some(EndOutcome::AlreadyEnded(st)) => Err(CoreError::SessionEnded(st.as_str())),
             _ => Err(CoreError::NotFound("session")),
@@ -261,33 +243,24 @@ impl Registry {
     }
 
     /// A keyset page of sessions matching the filters.
-    pub async fn list(&self, caller: &Caller, p: &ListParams) -> CoreResult<Page> {
+    pub async fn list(&self, caller: &Caller, p: &ListRequest) -> CoreResult<Page> {
         caller.require(Privilege::SessionsRead)?;
         let filter = self.filter_for(caller, &p.filter).await?;
-        let limit = match &p.limit {
+        let limit = match p.limit {
             None => self.cfg.default_page,
-            Some(l) => match l.parse::<usize>() {
-                Ok(n) if (1..=self.cfg.max_page).contains(&n) => n,
-                _ => {
-                    return Err(CoreError::invalid(
-                        "limit",
-                        format!("must be 1 to {}", self.cfg.max_page),
-                    ))
-                }
-            },
-        };
-        let after = match &p.after {
-            None => None,
-            Some(a) => Some(
-                SessionId::parse(a)
-                    .ok_or_else(|| CoreError::BadRequest("after: malformed cursor".into()))?,
-            ),
+            Some(n) if (1..=self.cfg.max_page).contains(&n) => n,
+            Some(_) => {
+                return Err(CoreError::invalid(
+                    "limit",
+                    format!("must be 1 to {}", self.cfg.max_page),
+                ))
+            }
         };
         let mut page = self
             .store
             .list_sessions(&ListQuery {
                 filter,
-                after,
+                after: p.after.clone(),
                 limit,
             })
             .await?;
@@ -304,7 +277,7 @@ impl Registry {
     pub async fn list_offset(
         &self,
         caller: &Caller,
-        p: &crate::wire::FilterParams,
+        p: &FilterParams,
         offset: usize,
         limit: usize,
     ) -> CoreResult<(u64, Vec<Session>)> {
@@ -356,12 +329,12 @@ impl Registry {
         caller: &Caller,
         service: &str,
     ) -> CoreResult<Vec<Session>> {
-        let mut params = ListParams {
-            filter: crate::wire::FilterParams {
+        let mut params = ListRequest {
+            filter: FilterParams {
                 service: Some(service.to_string()),
                 ..Default::default()
             },
-            limit: Some(self.cfg.max_page.to_string()),
+            limit: Some(self.cfg.max_page),
             after: None,
         };
         let mut out = Vec::new();
@@ -369,7 +342,7 @@ impl Registry {
             let page = self.list(caller, &params).await?;
             out.extend(page.items.into_iter().filter(|s| self.is_live_now(s)));
             match page.next {
-                Some(next) => params.after = Some(next.to_string()),
+                Some(next) => params.after = Some(next),
                 None => break,
             }
         }

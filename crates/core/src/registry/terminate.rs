@@ -1,46 +1,87 @@
 //! Operator terminations: one session, explicit id lists in three modes, and filters worked
-//! through in bounded chunks, with dry runs pinned by a `confirm` token.
+//! through in bounded chunks, with dry runs pinned by a `confirm` token. Every end goes
+//! through the funnel in `ending.rs`.
 
-use super::{canonical_filter, Caller, Registry};
+use super::{canonical_filter, Caller, EndScope, EndedSession, Registry};
 use crate::domain::{Privilege, Session, SessionId, SessionState};
 use crate::error::{CoreError, CoreResult};
 use crate::filter::{ListQuery, SessionFilter};
 use crate::rules::bulk::BulkMode;
-use crate::store::{EndInfo, EndOutcome, EndScope};
-use crate::wire::{ItemResult, TerminateRequest, TerminateResponse};
+use crate::store::{EndInfo, EndOutcome};
+use crate::wire::TerminateRequest;
 
-/// Per-item codes of a bulk terminate.
-pub const ITEM_NOT_FOUND: &str = "session_not_found";
-pub const ITEM_ENDED: &str = "session_ended";
-pub const ITEM_NOT_ATTEMPTED: &str = "not_attempted";
-/// The caller's own login session, when the dialect refuses it (vSphere: use Logout).
-pub const ITEM_OWN_SESSION: &str = "own_session";
-
-/// Outcome of a sequential terminate (vSphere semantics): how many ended before the stop.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BulkEnd {
-    pub results: Vec<ItemResult>,
-    pub terminated: u64,
+/// What happened to one listed id of a bulk terminate; each dialect renders it its own way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemOutcome {
+    Ended,
+    /// Unknown, malformed, or outside the call's scope: all alike.
+    NotFound,
+    AlreadyEnded(SessionState),
+    /// Not tried: after a stop in `stop_on_error`, or in an `all_or_nothing` that failed.
+    NotAttempted,
+    /// The caller's own login session, when the dialect refuses it (vSphere: use Logout).
+    OwnSession,
 }
 
-fn item(id: &str, outcome: &EndOutcome) -> ItemResult {
-    let error = match outcome {
-        EndOutcome::Ended => None,
-        EndOutcome::NotFound => Some(ITEM_NOT_FOUND.to_string()),
-        EndOutcome::AlreadyEnded(_) => Some(ITEM_ENDED.to_string()),
-    };
-    ItemResult {
-        id: id.to_string(),
-        ok: error.is_none(),
-        error,
+impl ItemOutcome {
+    pub fn is_ok(self) -> bool {
+        self == ItemOutcome::Ended
     }
 }
 
-fn not_attempted(id: &str) -> ItemResult {
-    ItemResult {
+impl From<&EndOutcome> for ItemOutcome {
+    fn from(o: &EndOutcome) -> Self {
+        match o {
+            EndOutcome::Ended => ItemOutcome::Ended,
+            EndOutcome::NotFound => ItemOutcome::NotFound,
+            EndOutcome::AlreadyEnded(s) => ItemOutcome::AlreadyEnded(*s),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BulkItem {
+    /// The id as the caller wrote it.
+    pub id: String,
+    pub outcome: ItemOutcome,
+}
+
+/// Outcome of a terminate of explicit ids: one item per listed id, in order, and the
+/// sessions ended.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BulkEnd {
+    pub items: Vec<BulkItem>,
+    pub terminated: u64,
+    pub ended: Vec<EndedSession>,
+}
+
+impl BulkEnd {
+    /// The first item that did not end (what a stop-on-error dialect reports).
+    pub fn first_failure(&self) -> Option<&BulkItem> {
+        self.items.iter().find(|i| !i.outcome.is_ok())
+    }
+}
+
+/// What `POST /sessions/terminate` did, in core's terms; the native API renders it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BulkTerminate {
+    DryRun {
+        would_terminate: u64,
+        items: Vec<Session>,
+        confirm: String,
+    },
+    Ids(BulkEnd),
+    Filter {
+        terminated: u64,
+        remaining: Option<u64>,
+        next: Option<SessionId>,
+    },
+}
+
+fn bulk_item(id: &str, outcome: ItemOutcome) -> BulkItem {
+    BulkItem {
         id: id.to_string(),
-        ok: false,
-        error: Some(ITEM_NOT_ATTEMPTED.to_string()),
+        outcome,
     }
 }
 
@@ -69,11 +110,10 @@ impl Registry {
     ) -> CoreResult<Session> {
         caller.require(Privilege::SessionsTerminate)?;
         let end = self.end_info(caller, reason)?;
-        let batch = self
-            .store
-            .end_sessions(std::slice::from_ref(id), &scope, &end, false)
+        let report = self
+            .end_ids(std::slice::from_ref(id), &scope, &end, false)
             .await?;
-        match batch.outcomes.first() {
+        match report.outcomes.first() {
             Some(EndOutcome::Ended) => {
                 self.audit(caller, "session.terminate", id.as_str(), end.reason.clone())
                     .await;
@@ -90,7 +130,7 @@ impl Registry {
     /// Ends explicit ids in the given mode. `scope` limits what may be ended (tenant and, for
     /// vendor dialects, service); anything outside it counts as not found. Malformed ids are
     /// not found too. With `refuse_own`, the caller's own login session is an item failure
-    /// (`own_session`) at its place in the list, as vSphere's TerminateSession requires.
+    /// (`OwnSession`) at its place in the list, as vSphere's TerminateSession requires.
     pub async fn terminate_ids(
         &self,
         caller: &Caller,
@@ -109,144 +149,180 @@ impl Registry {
         }
         let end = self.end_info(caller, reason)?;
         let parsed: Vec<Option<SessionId>> = raw_ids.iter().map(|s| SessionId::parse(s)).collect();
-        let own = |id: &Option<SessionId>| {
-            refuse_own && caller.session_id.is_some() && *id == caller.session_id
-        };
-        if parsed.iter().any(own) && mode != BulkMode::StopOnError {
+        // The caller's own login session, when this dialect refuses it.
+        let own_id = caller.session_id.as_ref().filter(|_| refuse_own);
+        let own = |id: &Option<SessionId>| own_id.is_some() && id.as_ref() == own_id;
+        let done = if parsed.iter().any(own) && mode != BulkMode::StopOnError {
             // Without sequential semantics there is no "before" to keep: refuse the request
             // as a whole, ending nothing.
-            let results = raw_ids
+            let items = raw_ids
                 .iter()
                 .zip(&parsed)
                 .map(|(r, p)| {
-                    if own(p) {
-                        ItemResult {
-                            id: r.clone(),
-                            ok: false,
-                            error: Some(ITEM_OWN_SESSION.into()),
-                        }
+                    let o = if own(p) {
+                        ItemOutcome::OwnSession
                     } else {
-                        not_attempted(r)
-                    }
+                        ItemOutcome::NotAttempted
+                    };
+                    bulk_item(r, o)
                 })
                 .collect();
-            return Ok(BulkEnd {
-                results,
-                terminated: 0,
-            });
-        }
-        let mut results = Vec::with_capacity(raw_ids.len());
-        let mut terminated = 0u64;
-        match mode {
-            BulkMode::StopOnError => {
-                for (i, id) in parsed.iter().enumerate() {
-                    if own(id) {
-                        results.push(ItemResult {
-                            id: raw_ids[i].clone(),
-                            ok: false,
-                            error: Some(ITEM_OWN_SESSION.into()),
-                        });
-                        results.extend(raw_ids[i + 1..].iter().map(|r| not_attempted(r)));
-                        break;
-                    }
-                    let outcome = match id {
-                        None => EndOutcome::NotFound,
-                        Some(id) => {
-                            let b = self
-                                .store
-                                .end_sessions(std::slice::from_ref(id), scope, &end, false)
-                                .await?;
-                            b.outcomes
-                                .into_iter()
-                                .next()
-                                .unwrap_or(EndOutcome::NotFound)
-                        }
-                    };
-                    let ok = outcome == EndOutcome::Ended;
-                    results.push(item(&raw_ids[i], &outcome));
-                    if ok {
-                        terminated += 1;
-                    } else {
-                        results.extend(raw_ids[i + 1..].iter().map(|r| not_attempted(r)));
-                        break;
-                    }
-                }
+            BulkEnd {
+                items,
+                ..BulkEnd::default()
             }
-            BulkMode::AllOrNothing => {
-                if parsed.iter().any(Option::is_none) {
-                    results = raw_ids
-                        .iter()
-                        .zip(&parsed)
-                        .map(|(r, p)| {
-                            if p.is_none() {
-                                item(r, &EndOutcome::NotFound)
-                            } else {
-                                not_attempted(r)
-                            }
-                        })
-                        .collect();
-                } else {
-                    // A repeated id would meet itself already ended inside the one
-                    // transaction and roll everything back; ending it once is what was asked,
-                    // so the store sees each id once and repeats share its outcome.
-                    let mut unique: Vec<SessionId> = Vec::with_capacity(parsed.len());
-                    let mut seen = std::collections::HashSet::with_capacity(parsed.len());
-                    for id in parsed.iter().flatten() {
-                        if seen.insert(id) {
-                            unique.push(id.clone());
-                        }
-                    }
-                    let b = self.end_sessions(&unique, scope, &end, true).await?;
-                    let outcome: std::collections::HashMap<&SessionId, &EndOutcome> =
-                        unique.iter().zip(&b.outcomes).collect();
-                    for (r, id) in raw_ids.iter().zip(parsed.iter().flatten()) {
-                        let o = outcome.get(id).copied().unwrap_or(&EndOutcome::NotFound);
-                        results.push(if b.committed || *o != EndOutcome::Ended {
-                            item(r, o)
-                        } else {
-                            not_attempted(r)
-                        });
-                    }
-                    if b.committed {
-                        terminated = unique.len() as u64;
-                    }
+        } else {
+            match mode {
+                BulkMode::StopOnError => {
+                    self.end_sequential(raw_ids, &parsed, scope, &end, own_id)
+                        .await?
                 }
-            }
-            BulkMode::BestEffort => {
-                let mut i = 0;
-                while i < raw_ids.len() {
-                    let j = (i + self.cfg.end_chunk).min(raw_ids.len());
-                    let ids: Vec<SessionId> = parsed[i..j].iter().flatten().cloned().collect();
-                    let b = self.end_sessions(&ids, scope, &end, false).await?;
-                    let mut outcomes = b.outcomes.into_iter();
-                    for k in i..j {
-                        let o = if parsed[k].is_some() {
-                            outcomes.next().unwrap_or(EndOutcome::NotFound)
-                        } else {
-                            EndOutcome::NotFound
-                        };
-                        if o == EndOutcome::Ended {
-                            terminated += 1;
-                        }
-                        results.push(item(&raw_ids[k], &o));
-                    }
-                    i = j;
+                BulkMode::AllOrNothing => {
+                    self.end_all_or_nothing(raw_ids, &parsed, scope, &end)
+                        .await?
                 }
+                BulkMode::BestEffort => self.end_best_effort(raw_ids, &parsed, scope, &end).await?,
             }
-        }
-        if terminated > 0 {
+        };
+        if done.terminated > 0 {
             self.audit(
                 caller,
                 "sessions.terminate",
-                &format!("{terminated} of {} ids", raw_ids.len()),
+                &format!("{} of {} ids", done.terminated, raw_ids.len()),
                 end.reason.clone(),
             )
             .await;
         }
+        Ok(done)
+    }
+
+    /// vSphere semantics: in list order, each end its own durable step; stop at the first
+    /// failure, earlier ones stay ended, later ones are not attempted.
+    async fn end_sequential(
+        &self,
+        raw_ids: &[String],
+        parsed: &[Option<SessionId>],
+        scope: &EndScope,
+        end: &EndInfo,
+        own: Option<&SessionId>,
+    ) -> CoreResult<BulkEnd> {
+        let mut done = BulkEnd::default();
+        for (i, id) in parsed.iter().enumerate() {
+            let outcome = if own.is_some() && id.as_ref() == own {
+                ItemOutcome::OwnSession
+            } else if let Some(id) = id {
+                let mut r = self
+                    .end_ids(std::slice::from_ref(id), scope, end, false)
+                    .await?;
+                done.ended.append(&mut r.ended);
+                r.outcomes
+                    .first()
+                    .map(ItemOutcome::from)
+                    .unwrap_or(ItemOutcome::NotFound)
+            } else {
+                ItemOutcome::NotFound
+            };
+            done.items.push(bulk_item(&raw_ids[i], outcome));
+            if !outcome.is_ok() {
+                done.items.extend(
+                    raw_ids[i + 1..]
+                        .iter()
+                        .map(|r| bulk_item(r, ItemOutcome::NotAttempted)),
+                );
+                break;
+            }
+            done.terminated += 1;
+        }
+        Ok(done)
+    }
+
+    /// Check every id, then end all or none (see the store contract for the cross-shard
+    /// window). Each distinct id is ended once; repeats share its outcome.
+    async fn end_all_or_nothing(
+        &self,
+        raw_ids: &[String],
+        parsed: &[Option<SessionId>],
+        scope: &EndScope,
+        end: &EndInfo,
+    ) -> CoreResult<BulkEnd> {
+        if parsed.iter().any(Option::is_none) {
+            let items = raw_ids
+                .iter()
+                .zip(parsed)
+                .map(|(r, p)| {
+                    let o = if p.is_none() {
+                        ItemOutcome::NotFound
+                    } else {
+                        ItemOutcome::NotAttempted
+                    };
+                    bulk_item(r, o)
+                })
+                .collect();
+            return Ok(BulkEnd {
+                items,
+                ..BulkEnd::default()
+            });
+        }
+        let mut unique: Vec<SessionId> = Vec::with_capacity(parsed.len());
+        let mut seen = std::collections::HashSet::with_capacity(parsed.len());
+        for id in parsed.iter().flatten() {
+            if seen.insert(id) {
+                unique.push(id.clone());
+            }
+        }
+        let r = self.end_ids(&unique, scope, end, true).await?;
+        let outcome: std::collections::HashMap<&SessionId, &EndOutcome> =
+            unique.iter().zip(&r.outcomes).collect();
+        let items = raw_ids
+            .iter()
+            .zip(parsed.iter().flatten())
+            .map(|(raw, id)| {
+                let o = outcome.get(id).copied().unwrap_or(&EndOutcome::NotFound);
+                let o = if r.committed || *o != EndOutcome::Ended {
+                    ItemOutcome::from(o)
+                } else {
+                    ItemOutcome::NotAttempted
+                };
+                bulk_item(raw, o)
+            })
+            .collect();
         Ok(BulkEnd {
-            results,
-            terminated,
+            items,
+            terminated: r.ended_count(),
+            ended: r.ended,
         })
+    }
+
+    /// Every id tried, in chunks of `end_chunk` (bounded memory and transaction size).
+    async fn end_best_effort(
+        &self,
+        raw_ids: &[String],
+        parsed: &[Option<SessionId>],
+        scope: &EndScope,
+        end: &EndInfo,
+    ) -> CoreResult<BulkEnd> {
+        let mut done = BulkEnd::default();
+        for (raws, chunk) in raw_ids
+            .chunks(self.cfg.end_chunk)
+            .zip(parsed.chunks(self.cfg.end_chunk))
+        {
+            let ids: Vec<SessionId> = chunk.iter().flatten().cloned().collect();
+            let mut r = self.end_ids(&ids, scope, end, false).await?;
+            let mut outcomes = r.outcomes.iter();
+            for (raw, p) in raws.iter().zip(chunk) {
+                let o = match p {
+                    Some(_) => outcomes
+                        .next()
+                        .map(ItemOutcome::from)
+                        .unwrap_or(ItemOutcome::NotFound),
+                    None => ItemOutcome::NotFound,
+                };
+                done.items.push(bulk_item(raw, o));
+            }
+            done.terminated += r.ended_count();
+            done.ended.append(&mut r.ended);
+        }
+        Ok(done)
     }
 
     /// `POST /sessions/terminate` of the native API.
@@ -254,7 +330,7 @@ impl Registry {
         &self,
         caller: &Caller,
         req: TerminateRequest,
-    ) -> CoreResult<TerminateResponse> {
+    ) -> CoreResult<BulkTerminate> {
         caller.require(Privilege::SessionsTerminate)?;
         match (&req.ids, &req.filter) {
             (Some(_), Some(_)) | (None, None) => Err(CoreError::invalid(
@@ -281,73 +357,80 @@ impl Registry {
                 let r = self
                     .terminate_ids(caller, ids, req.mode, req.reason, &scope, false)
                     .await?;
-                Ok(TerminateResponse::Ids {
-                    terminated: r.terminated,
-                    results: r.results,
-                })
+                Ok(BulkTerminate::Ids(r))
             }
             (None, Some(fp)) => {
-                if req.mode == BulkMode::AllOrNothing {
-                    return Err(CoreError::invalid(
-                        "mode",
-                        "all_or_nothing applies to explicit ids; a filter is worked in chunks",
-                    ));
-                }
-                let mut filter = self.filter_for(caller, fp).await?;
-                if filter.state != crate::filter::StateFilter::Active {
-                    return Err(CoreError::invalid(
-                        "filter.state",
-                        "only active sessions can be terminated",
-                    ));
-                }
-                let canonical = format!("filter:{}", canonical_filter(fp));
-                if req.dry_run {
-                    let max = self.store.max_matching_id(&filter).await?;
-                    filter.max_id = max.clone();
-                    let n = if max.is_some() {
-                        self.store.count_sessions(&filter).await?
-                    } else {
-                        0
-                    };
-                    let page = self
-                        .store
-                        .list_sessions(&ListQuery {
-                            filter,
-                            after: None,
-                            limit: self.cfg.default_page,
-                        })
-                        .await?;
-                    return Ok(TerminateResponse::DryRun {
-                        would_terminate: n,
-                        items: page.items,
-                        confirm: self.confirm_key.issue(&canonical, max.as_ref()),
-                    });
-                }
-                if let Some(c) = &req.confirm {
-                    match self.confirm_key.check(&canonical, c) {
-                        Ok(Some(max)) => filter.max_id = Some(max),
-                        // The preview matched nothing, so nothing may be ended now.
-                        Ok(None) => {
-                            return Ok(TerminateResponse::Filter {
-                                terminated: 0,
-                                remaining: Some(0),
-                                next: None,
-                            })
-                        }
-                        Err(_) => return Err(CoreError::ConfirmMismatch),
-                    }
-                }
-                let after =
-                    match &req.after {
-                        None => None,
-                        Some(a) => Some(SessionId::parse(a).ok_or_else(|| {
-                            CoreError::BadRequest("after: malformed cursor".into())
-                        })?),
-                    };
-                self.terminate_filter(caller, filter, req.mode, req.reason, req.limit, after)
-                    .await
+                let fp = fp.clone();
+                self.terminate_by_filter(caller, &fp, req).await
             }
         }
+    }
+
+    async fn terminate_by_filter(
+        &self,
+        caller: &Caller,
+        fp: &crate::wire::FilterParams,
+        req: TerminateRequest,
+    ) -> CoreResult<BulkTerminate> {
+        if req.mode == BulkMode::AllOrNothing {
+            return Err(CoreError::invalid(
+                "mode",
+                "all_or_nothing applies to explicit ids; a filter is worked in chunks",
+            ));
+        }
+        let mut filter = self.filter_for(caller, fp).await?;
+        if filter.state != crate::filter::StateFilter::Active {
+            return Err(CoreError::invalid(
+                "filter.state",
+                "only active sessions can be terminated",
+            ));
+        }
+        let canonical = format!("filter:{}", canonical_filter(fp));
+        if req.dry_run {
+            let max = self.store.max_matching_id(&filter).await?;
+            filter.max_id = max.clone();
+            let n = if max.is_some() {
+                self.store.count_sessions(&filter).await?
+            } else {
+                0
+            };
+            let page = self
+                .store
+                .list_sessions(&ListQuery {
+                    filter,
+                    after: None,
+                    limit: self.cfg.default_page,
+                })
+                .await?;
+            return Ok(BulkTerminate::DryRun {
+                would_terminate: n,
+                items: page.items,
+                confirm: self.confirm_key.issue(&canonical, max.as_ref()),
+            });
+        }
+        if let Some(c) = &req.confirm {
+            match self.confirm_key.check(&canonical, c) {
+                Ok(Some(max)) => filter.max_id = Some(max),
+                // The preview matched nothing, so nothing may be ended now.
+                Ok(None) => {
+                    return Ok(BulkTerminate::Filter {
+                        terminated: 0,
+                        remaining: Some(0),
+                        next: None,
+                    })
+                }
+                Err(_) => return Err(CoreError::ConfirmMismatch),
+            }
+        }
+        let after = match &req.after {
+            None => None,
+            Some(a) => Some(
+                SessionId::parse(a)
+                    .ok_or_else(|| CoreError::BadRequest("after: malformed cursor".into()))?,
+            ),
+        };
+        self.terminate_filter(caller, filter, req.mode, req.reason, req.limit, after)
+            .await
     }
 
     async fn preview_ids(
@@ -355,38 +438,44 @@ impl Registry {
         caller: &Caller,
         ids: &[String],
         canonical: &str,
-    ) -> CoreResult<TerminateResponse> {
+    ) -> CoreResult<BulkTerminate> {
         if ids.len() > self.cfg.max_bulk_ids {
             return Err(CoreError::invalid(
                 "ids",
                 format!("at most {} ids per request", self.cfg.max_bulk_ids),
             ));
         }
+        let parsed: Vec<SessionId> = ids.iter().filter_map(|s| SessionId::parse(s)).collect();
+        let scope = EndScope::tenant(caller.scope());
         let mut n = 0u64;
         let mut items = Vec::new();
         let mut max: Option<SessionId> = None;
-        for id in ids.iter().filter_map(|s| SessionId::parse(s)) {
-            if let Some(s) = self.store.get_session(&id).await? {
-                if s.state.is_live() && caller.sees_tenant(s.tenant_id) {
-                    n += 1;
-                    if max.as_ref().is_none_or(|m| s.id > *m) {
-                        max = Some(s.id.clone());
-                    }
-                    if items.len() < self.cfg.default_page {
-                        items.push(s);
-                    }
+        for s in self
+            .store
+            .get_sessions(&parsed)
+            .await?
+            .into_iter()
+            .flatten()
+        {
+            if s.state.is_live() && scope.admits(&s) {
+                n += 1;
+                if max.as_ref().is_none_or(|m| s.id > *m) {
+                    max = Some(s.id.clone());
+                }
+                if items.len() < self.cfg.default_page {
+                    items.push(s);
                 }
             }
         }
-        Ok(TerminateResponse::DryRun {
+        Ok(BulkTerminate::DryRun {
             would_terminate: n,
             items,
             confirm: self.confirm_key.issue(canonical, max.as_ref()),
         })
     }
 
-    /// Works through a filter in chunks of `end_chunk`: list a chunk of ids, end it in one
-    /// transaction, continue after the last id. Memory stays bounded whatever the match count.
+    /// Works through a filter in chunks of `end_chunk`: list a chunk, end it through the
+    /// funnel, continue after the last id. Memory stays bounded whatever the match count.
     async fn terminate_filter(
         &self,
         caller: &Caller,
@@ -395,7 +484,7 @@ impl Registry {
         reason: Option<String>,
         limit: Option<u64>,
         mut after: Option<SessionId>,
-    ) -> CoreResult<TerminateResponse> {
+    ) -> CoreResult<BulkTerminate> {
         let end = self.end_info(caller, reason)?;
         let scope = EndScope::tenant(caller.scope());
         let mut terminated = 0u64;
@@ -417,21 +506,17 @@ impl Registry {
             if page.items.is_empty() && page.next.is_none() {
                 break;
             }
-            let ids: Vec<SessionId> = page.items.iter().map(|s| s.id.clone()).collect();
-            if let Some(last) = ids.last() {
-                after = Some(last.clone());
-            } else {
-                after = page.next.clone();
-            }
-            if !ids.is_empty() {
-                let b = self.end_sessions(&ids, &scope, &end, false).await?;
-                let ended = b
-                    .outcomes
-                    .iter()
-                    .filter(|o| **o == EndOutcome::Ended)
-                    .count() as u64;
-                terminated += ended;
-                if mode == BulkMode::StopOnError && ended < ids.len() as u64 {
+            after = page
+                .items
+                .last()
+                .map(|s| s.id.clone())
+                .or(page.next.clone());
+            let targets: Vec<Session> =
+                page.items.into_iter().filter(|s| scope.admits(s)).collect();
+            if !targets.is_empty() {
+                let r = self.end_admitted(&targets, &end, false).await?;
+                terminated += r.ended_count();
+                if mode == BulkMode::StopOnError && r.ended_count() < targets.len() as u64 {
                     stopped = true;
                     break;
                 }
@@ -450,24 +535,18 @@ impl Registry {
             )
             .await;
         }
-        if limit.is_some() || stopped {
-            let remaining = self.store.count_sessions(&filter).await?;
-            let next = if remaining > 0 {
-                after.map(|a| a.to_string())
-            } else {
-                None
-            };
-            Ok(TerminateResponse::Filter {
-                terminated,
-                remaining: Some(remaining),
-                next,
-            })
-        } else {
-            Ok(TerminateResponse::Filter {
+        if limit.is_none() && !stopped {
+            return Ok(BulkTerminate::Filter {
                 terminated,
                 remaining: None,
                 next: None,
-            })
+            });
         }
+        let remaining = self.store.count_sessions(&filter).await?;
+        Ok(BulkTerminate::Filter {
+            terminated,
+            remaining: Some(remaining),
+            next: if remaining > 0 { after } else { None },
+        })
     }
 }

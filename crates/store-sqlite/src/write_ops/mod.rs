@@ -2,14 +2,15 @@
 //! transaction. Every state change is guarded by `state = 'active'`, so a tombstone is never
 //! touched (and a trigger in the schema refuses it anyway).
 
+mod directory;
+
 use crate::error::map_err;
 use crate::rows::{self, counter, INSERT_SESSION, UPDATE_LIVE};
 use rusqlite::{params, Connection, OptionalExtension};
-use sessiond_core::filter::TenantScope;
-use sessiond_core::store::{EndBatch, EndInfo, EndOutcome, EndScope, TokenHash, Touch};
+use sessiond_core::store::{EndBatch, EndInfo, EndOutcome, LoginFailures, TokenHash, Touch};
 use sessiond_core::{
-    AccessKey, AuditRecord, Principal, Session, SessionId, SessionKind, SessionState, StoreError,
-    StoreResult, Tenant, Timestamp,
+    AccessKey, AuditRecord, Principal, Session, SessionId, SessionState, StoreError, StoreResult,
+    Tenant, Timestamp,
 };
 
 /// One queued write.
@@ -20,7 +21,6 @@ pub(crate) enum WriteOp {
     Touches(Vec<Touch>),
     End {
         ids: Vec<SessionId>,
-        scope: EndScope,
         end: EndInfo,
         atomic: bool,
     },
@@ -36,13 +36,18 @@ pub(crate) enum WriteOp {
         access_key: Option<String>,
         principal: Option<String>,
     },
+    LoginFailure(String, Timestamp),
+    ClearLoginFailures(String),
 }
 
 impl WriteOp {
-    /// Only coalesced touches may skip the fsync (DESIGN.md §1: a crash may lose a second of
-    /// last-activity times, never a registration or an end).
+    /// Only coalesced touches and login-failure counters may skip the fsync (DESIGN.md §1:
+    /// a crash may lose a second of last-activity times, never a registration or an end).
     pub(crate) fn needs_fsync(&self) -> bool {
-        !matches!(self, WriteOp::Touches(_))
+        !matches!(
+            self,
+            WriteOp::Touches(_) | WriteOp::LoginFailure(..) | WriteOp::ClearLoginFailures(_)
+        )
     }
 }
 
@@ -54,6 +59,7 @@ pub(crate) enum WriteReply {
     Purged(u64),
     Tenant(Tenant),
     Deleted(u64),
+    Failures(LoginFailures),
 }
 
 /// The result of applying one op: its reply, and whether its changes must be rolled back
@@ -86,13 +92,8 @@ pub(crate) fn apply(conn: &Connection, op: &WriteOp) -> StoreResult<Applied> {
             apply_touches(conn, touches)?;
             done()
         }
-        WriteOp::End {
-            ids,
-            scope,
-            end,
-            atomic,
-        } => {
-            let outcomes = end_sessions(conn, ids, scope, end)?;
+        WriteOp::End { ids, end, atomic } => {
+            let outcomes = end_if_active(conn, ids, end)?;
             let all_ended = outcomes.iter().all(|o| *o == EndOutcome::Ended);
             let rollback = *atomic && !all_ended;
             Ok(Applied {
@@ -115,115 +116,7 @@ pub(crate) fn apply(conn: &Connection, op: &WriteOp) -> StoreResult<Applied> {
             reply: WriteReply::Purged(purge_ended(conn, *before, *limit)?),
             rollback: false,
         }),
-        WriteOp::CreateTenant(name) => {
-            conn.prepare_cached("INSERT INTO tenants (name) VALUES (?1)")
-                .and_then(|mut s| s.execute([name]))
-                .map_err(map_err)?;
-            let id = u32::try_from(conn.last_insert_rowid())
-                .map_err(|_| StoreError::Internal("tenant ids exhausted".into()))?;
-            Ok(Applied {
-                reply: WriteReply::Tenant(Tenant {
-                    id,
-                    name: name.clone(),
-                }),
-                rollback: false,
-            })
-        }
-        WriteOp::CreatePrincipal(p) => {
-            conn.prepare_cached(
-                "INSERT INTO principals (name, tenant_id, role, password_hash, disabled, \
-                 created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    p.name,
-                    p.tenant_id,
-                    p.role.as_str(),
-                    p.password_hash,
-                    p.disabled,
-                    p.created_at.nanos()
-                ])
-            })
-            .map_err(map_err)?;
-            done()
-        }
-        WriteOp::UpdatePrincipal(p) => {
-            let n = conn
-                .prepare_cached(
-                    "UPDATE principals SET role = ?2, password_hash = ?3, disabled = ?4 \
-                     WHERE name = ?1",
-                )
-                .and_then(|mut s| {
-                    s.execute(params![
-                        p.name,
-                        p.role.as_str(),
-                        p.password_hash,
-                        p.disabled
-                    ])
-                })
-                .map_err(map_err)?;
-            if n == 0 {
-                return Err(StoreError::NotFound);
-            }
-            done()
-        }
-        WriteOp::CreateAccessKey(k) => {
-            conn.prepare_cached(
-                "INSERT INTO access_keys (access_key, principal, tenant_id, created_at, \
-                 sealed_secret) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    k.access_key,
-                    k.principal,
-                    k.tenant_id,
-                    k.created_at.nanos(),
-                    k.sealed_secret
-                ])
-            })
-            .map_err(map_err)?;
-            done()
-        }
-        WriteOp::DeleteAccessKeys {
-            access_key,
-            principal,
-        } => {
-            let n = match (access_key, principal) {
-                (Some(k), _) => conn
-                    .prepare_cached("DELETE FROM access_keys WHERE access_key = ?1")
-                    .and_then(|mut s| s.execute([k])),
-                (None, Some(p)) => conn
-                    .prepare_cached("DELETE FROM access_keys WHERE principal = ?1")
-                    .and_then(|mut s| s.execute([p])),
-                (None, None) => Ok(0),
-            }
-            .map_err(map_err)?;
-            Ok(Applied {
-                reply: WriteReply::Deleted(n as u64),
-                rollback: false,
-            })
-        }
-        WriteOp::AppendAudit(records) => {
-            let mut stmt = conn
-                .prepare_cached(
-                    "INSERT INTO audit (at, actor, tenant_id, action, target, origin, detail) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .map_err(map_err)?;
-            for r in records {
-                stmt.execute(params![
-                    r.at.nanos(),
-                    r.actor,
-                    r.tenant_id,
-                    r.action,
-                    r.target,
-                    r.origin,
-                    r.detail
-                ])
-                .map_err(map_err)?;
-            }
-            done()
-        }
+        _ => directory::apply(conn, op),
     }
 }
 
@@ -310,13 +203,11 @@ fn apply_touches(conn: &Connection, touches: &[Touch]) -> StoreResult<()> {
     Ok(())
 }
 
-/// Ends each id that is live and admitted by `scope`; reports every item. The UPDATE carries
-/// the scope so the common case is one statement; only a miss reads the row to tell
-/// "not found" (absent or out of scope) from "already ended".
-fn end_sessions(
+/// Compare-and-set: ends each id whose state is `active`, and reports what it found for the
+/// others (absent, or already ended). Core has decided which sessions may be ended.
+fn end_if_active(
     conn: &Connection,
     ids: &[SessionId],
-    scope: &EndScope,
     end: &EndInfo,
 ) -> StoreResult<Vec<EndOutcome>> {
     if end.state == SessionState::Active {
@@ -324,17 +215,10 @@ fn end_sessions(
             "a session cannot end as active".into(),
         ));
     }
-    let tenant = match scope.tenant {
-        TenantScope::One(t) => Some(t),
-        TenantScope::All => None,
-    };
-    let kind = scope.kind.map(SessionKind::as_str);
     let mut update = conn
         .prepare_cached(
             "UPDATE sessions SET state = ?2, ended_at = ?3, ended_by = ?4, end_reason = ?5 \
-             WHERE id = ?1 AND state = 'active' \
-               AND (?6 IS NULL OR tenant_id = ?6) AND (?7 IS NULL OR owner = ?7) \
-               AND (?8 IS NULL OR service = ?8) AND (?9 IS NULL OR kind = ?9)",
+             WHERE id = ?1 AND state = 'active'",
         )
         .map_err(map_err)?;
     let mut outcomes = Vec::with_capacity(ids.len());
@@ -346,48 +230,23 @@ fn end_sessions(
                 end.at.nanos(),
                 end.by,
                 end.reason,
-                tenant,
-                scope.owner,
-                scope.service,
-                kind
             ])
             .map_err(map_err)?;
         outcomes.push(if n == 1 {
             EndOutcome::Ended
         } else {
-            miss(conn, id, scope)?
+            match state_of(conn, id)?.as_deref().and_then(SessionState::parse) {
+                None => EndOutcome::NotFound,
+                Some(SessionState::Active) => {
+                    return Err(StoreError::Internal(format!(
+                        "session {id} is active but could not be ended"
+                    )))
+                }
+                Some(st) => EndOutcome::AlreadyEnded(st),
+            }
         });
     }
     Ok(outcomes)
-}
-
-/// Why an end changed nothing: absent or outside the scope → `NotFound`, else ended.
-fn miss(conn: &Connection, id: &SessionId, scope: &EndScope) -> StoreResult<EndOutcome> {
-    let row: Option<(u32, String, String, String, String)> = conn
-        .prepare_cached("SELECT tenant_id, owner, service, kind, state FROM sessions WHERE id = ?1")
-        .and_then(|mut s| {
-            s.query_row([id.as_str()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })
-            .optional()
-        })
-        .map_err(map_err)?;
-    let Some((tenant, owner, service, kind, state)) = row else {
-        return Ok(EndOutcome::NotFound);
-    };
-    let admitted = scope.tenant.contains(tenant)
-        && scope.owner.as_ref().is_none_or(|o| *o == owner)
-        && scope.service.as_ref().is_none_or(|v| *v == service)
-        && scope.kind.is_none_or(|k| k.as_str() == kind);
-    if !admitted {
-        return Ok(EndOutcome::NotFound);
-    }
-    match SessionState::parse(&state) {
-        Some(st) if st != SessionState::Active => Ok(EndOutcome::AlreadyEnded(st)),
-        _ => Err(StoreError::Internal(format!(
-            "session {id} is {state} but could not be ended"
-        ))),
-    }
 }
 
 /// Deletes up to `limit` tombstones ended before `before`, oldest first, with their side rows.

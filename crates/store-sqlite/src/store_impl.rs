@@ -1,0 +1,269 @@
+//! The store traits over SQLite: each call is a read on the pool (point reads inline) or
+//! one op queued to the writer thread.
+
+use crate::write_ops::{WriteOp, WriteReply};
+use crate::{read, unexpected, SqliteStore};
+use async_trait::async_trait;
+use sessiond_core::filter::{ListQuery, Page, SessionFilter, TenantScope};
+use sessiond_core::store::{
+    AuditStore, DirectoryStore, EndBatch, EndInfo, LoginFailures, SessionStore, TokenHash, Touch,
+};
+use sessiond_core::{
+    AuditRecord, Principal, Session, SessionId, Store, StoreError, StoreResult, Tenant, TenantId,
+    Timestamp,
+};
+
+#[async_trait]
+impl SessionStore for SqliteStore {
+    async fn insert_session(
+        &self,
+        s: &Session,
+        token_hash: &TokenHash,
+        expires_at: Option<Timestamp>,
+    ) -> StoreResult<()> {
+        self.write_done(WriteOp::Insert(vec![(s.clone(), *token_hash, expires_at)]))
+            .await
+    }
+
+    async fn get_session(&self, id: &SessionId) -> StoreResult<Option<Session>> {
+        self.readers.run_point(|c| read::get_session(c, id))
+    }
+
+    async fn get_sessions(&self, ids: &[SessionId]) -> StoreResult<Vec<Option<Session>>> {
+        if ids.len() <= 1 {
+            return ids
+                .iter()
+                .map(|id| self.readers.run_point(|c| read::get_session(c, id)))
+                .collect();
+        }
+        let ids = ids.to_vec();
+        self.readers
+            .run(move |c| ids.iter().map(|id| read::get_session(c, id)).collect())
+            .await
+    }
+
+    async fn get_session_auth(&self, id: &SessionId) -> StoreResult<Option<(Session, TokenHash)>> {
+        self.readers.run_point(|c| read::get_session_auth(c, id))
+    }
+
+    async fn update_live(&self, s: &Session, expires_at: Option<Timestamp>) -> StoreResult<()> {
+        self.write_done(WriteOp::UpdateLive(Box::new(s.clone()), expires_at))
+            .await
+    }
+
+    async fn apply_touches(&self, touches: &[Touch]) -> StoreResult<()> {
+        if touches.is_empty() {
+            return Ok(());
+        }
+        self.write_done(WriteOp::Touches(touches.to_vec())).await
+    }
+
+    async fn list_sessions(&self, q: &ListQuery) -> StoreResult<Page> {
+        let q = q.clone();
+        self.readers.run(move |c| read::list_sessions(c, &q)).await
+    }
+
+    async fn count_sessions(&self, f: &SessionFilter) -> StoreResult<u64> {
+        let f = f.clone();
+        self.readers.run(move |c| read::count_sessions(c, &f)).await
+    }
+
+    async fn max_matching_id(&self, f: &SessionFilter) -> StoreResult<Option<SessionId>> {
+        let f = f.clone();
+        self.readers
+            .run(move |c| read::max_matching_id(c, &f))
+            .await
+    }
+
+    async fn end_if_active(
+        &self,
+        ids: &[SessionId],
+        end: &EndInfo,
+        atomic: bool,
+    ) -> StoreResult<EndBatch> {
+        if ids.is_empty() {
+            return Ok(EndBatch {
+                committed: true,
+                outcomes: vec![],
+            });
+        }
+        let op = WriteOp::End {
+            ids: ids.to_vec(),
+            end: end.clone(),
+            atomic,
+        };
+        match self.writer.submit(op).await? {
+            WriteReply::Ended(b) => Ok(b),
+            r => Err(unexpected(r)),
+        }
+    }
+
+    async fn due_for_expiry(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<Session>> {
+        self.readers
+            .run(move |c| read::due_for_expiry(c, now, limit))
+            .await
+    }
+
+    async fn set_deadline(&self, id: &SessionId, expires_at: Option<Timestamp>) -> StoreResult<()> {
+        self.write_done(WriteOp::SetDeadline(id.clone(), expires_at))
+            .await
+    }
+
+    async fn purge_ended(&self, before: Timestamp, limit: usize) -> StoreResult<u64> {
+        match self.writer.submit(WriteOp::Purge(before, limit)).await? {
+            WriteReply::Purged(n) => Ok(n),
+            r => Err(unexpected(r)),
+        }
+    }
+}
+
+#[async_trait]
+impl DirectoryStore for SqliteStore {
+    async fn create_tenant(&self, name: &str) -> StoreResult<Tenant> {
+        match self
+            .writer
+            .submit(WriteOp::CreateTenant(name.to_string()))
+            .await?
+        {
+            WriteReply::Tenant(t) => Ok(t),
+            r => Err(unexpected(r)),
+        }
+    }
+
+    async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>> {
+        self.readers.run_point(|c| read::tenant_by_name(c, name))
+    }
+
+    async fn tenant_by_id(&self, id: TenantId) -> StoreResult<Option<Tenant>> {
+        self.readers.run_point(|c| read::tenant_by_id(c, id))
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
+        self.readers.run(read::list_tenants).await
+    }
+
+    async fn create_principal(&self, p: &Principal) -> StoreResult<()> {
+        self.write_done(WriteOp::CreatePrincipal(p.clone())).await
+    }
+
+    async fn get_principal(&self, name: &str) -> StoreResult<Option<Principal>> {
+        self.readers.run_point(|c| read::get_principal(c, name))
+    }
+
+    async fn list_principals(&self, scope: &TenantScope) -> StoreResult<Vec<Principal>> {
+        let scope = scope.clone();
+        self.readers
+            .run(move |c| read::list_principals(c, &scope))
+            .await
+    }
+
+    async fn update_principal(&self, p: &Principal) -> StoreResult<()> {
+        self.write_done(WriteOp::UpdatePrincipal(p.clone())).await
+    }
+
+    async fn count_principals(&self) -> StoreResult<u64> {
+        self.readers.run(read::count_principals).await
+    }
+
+    async fn create_access_key(&self, k: &sessiond_core::AccessKey) -> StoreResult<()> {
+        self.write_done(WriteOp::CreateAccessKey(k.clone())).await
+    }
+
+    async fn get_access_key(
+        &self,
+        access_key: &str,
+    ) -> StoreResult<Option<sessiond_core::AccessKey>> {
+        self.readers
+            .run_point(|c| read::get_access_key(c, access_key))
+    }
+
+    async fn list_access_keys(
+        &self,
+        principal: &str,
+    ) -> StoreResult<Vec<sessiond_core::AccessKey>> {
+        let principal = principal.to_string();
+        self.readers
+            .run(move |c| read::list_access_keys(c, &principal))
+            .await
+    }
+
+    async fn delete_access_key(&self, access_key: &str) -> StoreResult<bool> {
+        let op = WriteOp::DeleteAccessKeys {
+            access_key: Some(access_key.to_string()),
+            principal: None,
+        };
+        match self.writer.submit(op).await? {
+            WriteReply::Deleted(n) => Ok(n > 0),
+            other => Err(StoreError::Internal(format!(
+                "unexpected writer reply {other:?}"
+            ))),
+        }
+    }
+
+    async fn delete_access_keys_of(&self, principal: &str) -> StoreResult<u64> {
+        let op = WriteOp::DeleteAccessKeys {
+            access_key: None,
+            principal: Some(principal.to_string()),
+        };
+        match self.writer.submit(op).await? {
+            WriteReply::Deleted(n) => Ok(n),
+            other => Err(StoreError::Internal(format!(
+                "unexpected writer reply {other:?}"
+            ))),
+        }
+    }
+
+    async fn login_failures(&self, name: &str) -> StoreResult<Option<LoginFailures>> {
+        self.readers.run_point(|c| read::login_failures(c, name))
+    }
+
+    async fn record_login_failure(&self, name: &str, at: Timestamp) -> StoreResult<LoginFailures> {
+        match self
+            .writer
+            .submit(WriteOp::LoginFailure(name.to_string(), at))
+            .await?
+        {
+            WriteReply::Failures(f) => Ok(f),
+            r => Err(unexpected(r)),
+        }
+    }
+
+    async fn clear_login_failures(&self, name: &str) -> StoreResult<()> {
+        self.write_done(WriteOp::ClearLoginFailures(name.to_string()))
+            .await
+    }
+}
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn append_audit(&self, records: &[AuditRecord]) -> StoreResult<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.write_done(WriteOp::AppendAudit(records.to_vec()))
+            .await
+    }
+
+    async fn list_audit(&self, scope: &TenantScope, limit: usize) -> StoreResult<Vec<AuditRecord>> {
+        let scope = scope.clone();
+        self.readers
+            .run(move |c| read::list_audit(c, &scope, limit))
+            .await
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        if !self.writer.is_running() {
+            return Err(StoreError::Unavailable(
+                "the SQLite writer has stopped".into(),
+            ));
+        }
+        self.readers.run(read::ping).await
+    }
+}

@@ -43,9 +43,7 @@ impl RedisCluster {
             let dir = tempfile::tempdir()
                 .unwrap_or_else(|e| panic!("redis-harness: cannot make a temp dir: {e}"));
             let node = (0..10)
-                .find_map(|_| {
-                    Node::spawn(free_port(), dir.path(), &cluster_args())
-                })
+                .find_map(|_| Node::spawn(free_port(), dir.path(), &cluster_args()))
                 .unwrap_or_else(|| panic!("redis-harness: a cluster node would not start"));
             nodes.push(node);
             dirs.push(dir);

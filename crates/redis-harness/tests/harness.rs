@@ -46,5 +46,9 @@ fn cluster_forms_then_fails_over_a_killed_primary() {
     assert_eq!(c.primary_ports().len(), 3);
     c.restart_killed();
     assert_eq!(c.primary_ports().len(), 3);
-    assert_ne!(c.primary_of_slot(0), killed, "the old primary comes back as a replica");
+    assert_ne!(
+        c.primary_of_slot(0),
+        killed,
+        "the old primary comes back as a replica"
+    );
 }

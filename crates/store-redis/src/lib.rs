@@ -1,0 +1,151 @@
+//! sessiond's scale-out store: `RedisStore`, the `Store` contract over Redis standalone or
+//! Redis Cluster (DESIGN.md §6).
+//!
+//! Client: the `redis` crate (redis-rs) with `tokio-comp`, `connection-manager`,
+//! `cluster-async` and `script` only. It is the reference Rust client, speaks Cluster
+//! (MOVED/ASK, failover refresh) and reconnects by itself (`ConnectionManager`), has
+//! per-command response timeouts, and `ScriptInvocation` does EVALSHA with a NOSCRIPT
+//! fallback; `fred` offers the same but with a larger API and dependency tree and we
+//! need nothing it adds. One code path serves both deployments through `conn::Conn`.
+//!
+//! Layout (keys.rs): sessions are spread over S shards (hash tags `{PREFIX.N}`, N = FNV-1a of
+//! the id mod S), each with its own per-tenant sorted-set indexes, so every state change of
+//! a session is one Lua script on one slot. Lists fan out to every shard concurrently and
+//! merge by id (list.rs). Core's `SessionFilter::matches` decides every match: indexes only
+//! narrow the candidates.
+//!
+//! External ids: the session's shard is that of its id (core draws ids), and the uniqueness
+//! claim lives in the shard of the external id (external.rs): claimed first, then the
+//! session is inserted, then the claim is confirmed; see that module for the window.
+
+mod conn;
+mod directory;
+mod external;
+mod keys;
+mod list;
+mod options;
+mod record;
+mod scripts;
+mod sessions;
+
+pub use options::RedisOptions;
+
+use async_trait::async_trait;
+use conn::Conn;
+use keys::Layout;
+use scripts::Scripts;
+use sessiond_core::store::Store;
+use sessiond_core::{StoreError, StoreResult};
+use std::time::Duration;
+
+/// The Redis `Store`. Cheap to share behind an `Arc`; several stores (sessiond replicas) may
+/// use one Redis at once.
+pub struct RedisStore {
+    conn: Conn,
+    layout: Layout,
+    opts: RedisOptions,
+    /// Replicas every insert and end waits for (resolved at connect when `auto`).
+    wait_n: u32,
+    cluster: bool,
+    scripts: Scripts,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("cluster", &self.cluster)
+            .field("opts", &self.opts)
+            .field("wait_n", &self.wait_n)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// Connects to `redis://host:port/db` or `redis+cluster://h1:p1,h2:p2,…`, resolves the
+    /// replica count for `WAIT`, and creates the `default` tenant (id 1) when missing.
+    pub async fn connect(url: &str, opts: RedisOptions) -> StoreResult<RedisStore> {
+        options::check(&opts)?;
+        let target = options::parse_url(url)?;
+        let cluster = matches!(target, options::Target::Cluster(_));
+        let conn = conn::connect(&target, &opts).await?;
+        let mut store = RedisStore {
+            conn,
+            layout: Layout::new(&opts.prefix, opts.shards),
+            wait_n: 0,
+            cluster,
+            scripts: Scripts::new(),
+            opts,
+        };
+        store.wait_n = match store.opts.wait_replicas {
+            Some(n) => n,
+            None => u32::from(store.has_replicas().await?),
+        };
+        store.ensure_default_tenant().await?;
+        Ok(store)
+    }
+
+    /// Replicas every acknowledged insert or end reached (`WAIT`).
+    pub fn wait_replicas(&self) -> u32 {
+        self.wait_n
+    }
+
+    /// The shard (0..S) of a session id; a helper for tests and for callers that want to
+    /// place sessions (DESIGN.md: draw ids until one falls in the external id's shard).
+    pub fn shard_of(&self, id: &sessiond_core::SessionId) -> u16 {
+        self.layout.shard_of(id)
+    }
+
+    fn t(&self) -> Duration {
+        self.opts.command_timeout
+    }
+
+    /// Bound for a command that may WAIT.
+    fn tw(&self) -> Duration {
+        self.opts.command_timeout + self.opts.wait_timeout
+    }
+
+    async fn has_replicas(&self) -> StoreResult<bool> {
+        if self.cluster {
+            let nodes: String = self
+                .conn
+                .query(self.t(), redis::cmd("CLUSTER").arg("NODES"))
+                .await?;
+            Ok(nodes.lines().any(|l| l.contains("slave")))
+        } else {
+            let info: String = self
+                .conn
+                .query(self.t(), redis::cmd("INFO").arg("replication"))
+                .await?;
+            Ok(info.lines().any(|l| {
+                l.trim()
+                    .strip_prefix("connected_slaves:")
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .is_some_and(|n| n > 0)
+            }))
+        }
+    }
+}
+
+fn internal(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(what.to_string())
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    fn backend(&self) -> &'static str {
+        if self.cluster {
+            "redis-cluster"
+        } else {
+            "redis"
+        }
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        let pong: String = self.conn.query(self.t(), &redis::cmd("PING")).await?;
+        if pong == "PONG" {
+            Ok(())
+        } else {
+            Err(internal(format!("PING answered {pong:?}")))
+        }
+    }
+}

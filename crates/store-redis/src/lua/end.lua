@@ -1,0 +1,40 @@
+-- Compare-and-set end of sessions of one shard, in order: an active session gets the end's
+-- state, time, ender and reason, moves from the live to the ended indexes, leaves the
+-- deadline index, enters the ended-at index, and its key gets the tombstone TTL.
+-- KEYS: session keys. ARGV: base, state, ended_at, by, reason, has_reason, ttl_secs, ids…
+-- Returns per key: 'N' (absent), the state it had already ended in, or 'E' / 'E|<claim>'.
+local base, state, ea, by, reason, has_reason, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4],
+  ARGV[5], ARGV[6], ARGV[7]
+local out = {}
+for i, key in ipairs(KEYS) do
+  local id = ARGV[7 + i]
+  local st = redis.call('HGET', key, 'st')
+  if not st then
+    out[i] = 'N'
+  elseif st ~= 'active' then
+    out[i] = st
+  else
+    local t = redis.call('HGET', key, 't')
+    local all = cjson.decode(redis.call('HGET', key, 'ixf'))
+    for _, w in ipairs(cjson.decode(redis.call('HGET', key, 'ixm'))) do table.insert(all, w) end
+    for _, w in ipairs(all) do
+      redis.call('ZREM', base .. ':i:' .. t .. ':l:' .. w, id)
+      redis.call('ZREM', base .. ':i:*:l:' .. w, id)
+      redis.call('ZADD', base .. ':i:' .. t .. ':e:' .. w, 0, id)
+      redis.call('ZADD', base .. ':i:*:e:' .. w, 0, id)
+    end
+    local ex = redis.call('HGET', key, 'ex')
+    if ex then
+      redis.call('ZREM', base .. ':due', ex .. ':' .. id)
+      redis.call('HDEL', key, 'ex')
+    end
+    redis.call('HSET', key, 'st', state, 'ea', ea, 'eb', by)
+    if has_reason == '1' then redis.call('HSET', key, 'er', reason) end
+    redis.call('ZADD', base .. ':ended', 0, ea .. ':' .. id)
+    redis.call('HSET', base .. ':tix', id, t .. '|' .. cjson.encode(all))
+    redis.call('EXPIRE', key, ttl)
+    local xk = redis.call('HGET', key, 'xk')
+    if xk then out[i] = 'E|' .. xk else out[i] = 'E' end
+  end
+end
+return out

@@ -1,0 +1,34 @@
+//! The Lua scripts, loaded once per store (EVALSHA, reloaded by the client on NOSCRIPT).
+//! Each changes one session's slot atomically; the `.lua` files say what each does.
+
+use redis::Script;
+
+pub(crate) struct Scripts {
+    pub(crate) insert: Script,
+    pub(crate) update_live: Script,
+    pub(crate) touch: Script,
+    pub(crate) end: Script,
+    pub(crate) states: Script,
+    pub(crate) set_deadline: Script,
+    pub(crate) purge: Script,
+    pub(crate) claim: Script,
+    pub(crate) release: Script,
+    pub(crate) dir: crate::directory::DirScripts,
+}
+
+impl Scripts {
+    pub(crate) fn new() -> Scripts {
+        Scripts {
+            insert: Script::new(include_str!("lua/insert.lua")),
+            update_live: Script::new(include_str!("lua/update_live.lua")),
+            touch: Script::new(include_str!("lua/touch.lua")),
+            end: Script::new(include_str!("lua/end.lua")),
+            states: Script::new(include_str!("lua/states.lua")),
+            set_deadline: Script::new(include_str!("lua/set_deadline.lua")),
+            purge: Script::new(include_str!("lua/purge.lua")),
+            claim: Script::new(include_str!("lua/claim.lua")),
+            release: Script::new(include_str!("lua/release.lua")),
+            dir: crate::directory::DirScripts::new(),
+        }
+    }
+}

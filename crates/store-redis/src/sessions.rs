@@ -1,0 +1,407 @@
+//! `SessionStore`: point reads, the per-session scripts (insert, update, touches, ends,
+//! deadlines) and purge. Lists are in list.rs, external-id claims in external.rs.
+
+use crate::keys::{fixed_entries, mutable_entries, pad};
+use crate::record::{deadline_arg, decode, fixed_json, mutable_json};
+use crate::{internal, RedisStore};
+use async_trait::async_trait;
+use futures_util::future::try_join_all;
+use sessiond_core::filter::{ListQuery, Page, SessionFilter};
+use sessiond_core::store::{EndBatch, EndInfo, EndOutcome, SessionStore, TokenHash, Touch};
+use sessiond_core::{Session, SessionId, SessionState, StoreError, StoreResult, Timestamp};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+type Fields = HashMap<String, Vec<u8>>;
+
+fn json_list(v: &[String]) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(internal)
+}
+
+impl RedisStore {
+    /// Positions of `ids` grouped by shard (input order kept inside each group).
+    pub(crate) fn by_shard(&self, ids: &[SessionId]) -> BTreeMap<u16, Vec<usize>> {
+        let mut m: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
+        for (i, id) in ids.iter().enumerate() {
+            m.entry(self.layout.shard_of(id)).or_default().push(i);
+        }
+        m
+    }
+
+    /// HGETALL of several sessions: one pipeline per shard, shards concurrently.
+    pub(crate) async fn fetch(
+        &self,
+        ids: &[SessionId],
+    ) -> StoreResult<Vec<Option<(Session, TokenHash)>>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let groups = self.by_shard(ids);
+        let per_shard = try_join_all(groups.values().map(|pos| async move {
+            let mut p = redis::pipe();
+            for &i in pos {
+                p.cmd("HGETALL").arg(self.layout.session(&ids[i]));
+            }
+            let rows: Vec<Fields> = self.conn.pipe(self.t(), &p).await?;
+            Ok::<_, StoreError>((pos, rows))
+        }))
+        .await?;
+        let mut out: Vec<Option<(Session, TokenHash)>> = vec![None; ids.len()];
+        for (pos, rows) in per_shard {
+            for (&i, row) in pos.iter().zip(rows) {
+                out[i] = decode(&ids[i], &row)?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Ends `ids` (compare-and-set), one script per shard, shards concurrently; then frees
+    /// the external-id claims of the ended sessions and WAITs on every shard written.
+    async fn end_now(&self, ids: &[SessionId], end: &EndInfo) -> StoreResult<Vec<EndOutcome>> {
+        let groups = self.by_shard(ids);
+        let ttl = self.opts.retention.as_secs().max(1);
+        let results = try_join_all(groups.iter().map(|(&shard, pos)| async move {
+            let mut inv = self.scripts.end.prepare_invoke();
+            inv.arg(self.layout.base(shard))
+                .arg(end.state.as_str())
+                .arg(pad(end.at))
+                .arg(&end.by)
+                .arg(end.reason.as_deref().unwrap_or(""))
+                .arg(if end.reason.is_some() { "1" } else { "0" })
+                .arg(ttl);
+            for &i in pos {
+                inv.key(self.layout.session(&ids[i])).arg(ids[i].as_str());
+            }
+            let out: Vec<String> = self.conn.script(self.t(), &inv).await?;
+            Ok::<_, StoreError>((shard, pos, out))
+        }))
+        .await?;
+        let mut outcomes = vec![EndOutcome::NotFound; ids.len()];
+        let mut claims = Vec::new();
+        let mut written = Vec::new();
+        for (shard, pos, out) in results {
+            if out.len() != pos.len() {
+                return Err(internal("end script answered the wrong number of items"));
+            }
+            for (&i, o) in pos.iter().zip(out) {
+                outcomes[i] = match o.as_str() {
+                    "N" => EndOutcome::NotFound,
+                    "E" => EndOutcome::Ended,
+                    other => match other.strip_prefix("E|") {
+                        Some(claim) => {
+                            claims.push((claim.to_string(), ids[i].clone()));
+                            EndOutcome::Ended
+                        }
+                        None => EndOutcome::AlreadyEnded(
+                            SessionState::parse(other)
+                                .ok_or_else(|| internal(format!("bad state {other:?}")))?,
+                        ),
+                    },
+                };
+                if outcomes[i] == EndOutcome::Ended && written.last() != Some(&shard) {
+                    written.push(shard);
+                }
+            }
+        }
+        for (claim, id) in &claims {
+            // Best effort: a claim left behind is taken over once its holder is seen ended.
+            if let Err(e) = self.release_claim(claim, id, true).await {
+                tracing::warn!(%id, error = %e, "could not free an external-id claim");
+            }
+        }
+        try_join_all(written.iter().map(|&shard| {
+            let key = self.layout.ended(shard);
+            async move {
+                self.conn
+                    .wait(self.tw(), &key, self.wait_n, self.opts.wait_timeout)
+                    .await
+            }
+        }))
+        .await?;
+        Ok(outcomes)
+    }
+
+    /// The check of an atomic end: what each id would get if the batch ran now, in order
+    /// (a repeated id finds the first occurrence's end).
+    async fn check_ends(&self, ids: &[SessionId], end: &EndInfo) -> StoreResult<Vec<EndOutcome>> {
+        let groups = self.by_shard(ids);
+        let results = try_join_all(groups.values().map(|pos| async move {
+            let mut inv = self.scripts.states.prepare_invoke();
+            for &i in pos {
+                inv.key(self.layout.session(&ids[i]));
+            }
+            let out: Vec<String> = self.conn.script(self.t(), &inv).await?;
+            Ok::<_, StoreError>((pos, out))
+        }))
+        .await?;
+        let mut states = vec![String::new(); ids.len()];
+        for (pos, out) in results {
+            for (&i, st) in pos.iter().zip(out) {
+                states[i] = st;
+            }
+        }
+        let mut seen = HashSet::new();
+        ids.iter()
+            .zip(states)
+            .map(|(id, st)| {
+                Ok(match st.as_str() {
+                    "" => EndOutcome::NotFound,
+                    "active" if seen.insert(id) => EndOutcome::Ended,
+                    "active" => EndOutcome::AlreadyEnded(end.state),
+                    other => EndOutcome::AlreadyEnded(
+                        SessionState::parse(other)
+                            .ok_or_else(|| internal(format!("bad state {other:?}")))?,
+                    ),
+                })
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl SessionStore for RedisStore {
+    async fn insert_session(
+        &self,
+        s: &Session,
+        token_hash: &TokenHash,
+        expires_at: Option<Timestamp>,
+    ) -> StoreResult<()> {
+        if s.state != SessionState::Active {
+            return Err(internal("insert_session takes live sessions only"));
+        }
+        let claim = self.layout.external(s);
+        if let Some(c) = &claim {
+            self.claim(c, &s.id).await?;
+        }
+        let shard = self.layout.shard_of(&s.id);
+        let key = self.layout.session(&s.id);
+        let mut inv = self.scripts.insert.key(&key);
+        inv.arg(self.layout.base(shard))
+            .arg(s.id.as_str())
+            .arg(s.tenant_id)
+            .arg(fixed_json(s)?)
+            .arg(mutable_json(s)?)
+            .arg(pad(s.last_active_at))
+            .arg(s.call_count.min(i64::MAX as u64))
+            .arg(&token_hash[..])
+            .arg(deadline_arg(expires_at))
+            .arg(json_list(&fixed_entries(s))?)
+            .arg(json_list(&mutable_entries(s))?)
+            .arg(claim.as_deref().unwrap_or(""));
+        let r: StoreResult<String> = self.conn.script(self.t(), &inv).await;
+        let r = match r {
+            Ok(v) if v == "ok" => Ok(()),
+            Ok(_) => Err(StoreError::Conflict(format!("session id {} exists", s.id))),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = r {
+            if let Some(c) = &claim {
+                if let Err(e2) = self.release_claim(c, &s.id, true).await {
+                    tracing::warn!(id = %s.id, error = %e2, "could not free an external-id claim");
+                }
+            }
+            return Err(e);
+        }
+        self.conn
+            .wait(self.tw(), &key, self.wait_n, self.opts.wait_timeout)
+            .await?;
+        if let Some(c) = &claim {
+            self.release_claim(c, &s.id, false).await?;
+            self.conn
+                .wait(self.tw(), c, self.wait_n, self.opts.wait_timeout)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn get_session(&self, id: &SessionId) -> StoreResult<Option<Session>> {
+        Ok(self.get_session_auth(id).await?.map(|(s, _)| s))
+    }
+
+    async fn get_sessions(&self, ids: &[SessionId]) -> StoreResult<Vec<Option<Session>>> {
+        Ok(self
+            .fetch(ids)
+            .await?
+            .into_iter()
+            .map(|o| o.map(|(s, _)| s))
+            .collect())
+    }
+
+    /// One HGETALL: the session and its token hash live in one hash.
+    async fn get_session_auth(&self, id: &SessionId) -> StoreResult<Option<(Session, TokenHash)>> {
+        let row: Fields = self
+            .conn
+            .query(self.t(), redis::cmd("HGETALL").arg(self.layout.session(id)))
+            .await?;
+        decode(id, &row)
+    }
+
+    async fn update_live(&self, s: &Session, expires_at: Option<Timestamp>) -> StoreResult<()> {
+        let shard = self.layout.shard_of(&s.id);
+        let mut inv = self.scripts.update_live.key(self.layout.session(&s.id));
+        inv.arg(self.layout.base(shard))
+            .arg(s.id.as_str())
+            .arg(mutable_json(s)?)
+            .arg(deadline_arg(expires_at))
+            .arg(json_list(&mutable_entries(s))?);
+        let r: String = self.conn.script(self.t(), &inv).await?;
+        match r.as_str() {
+            "ok" => Ok(()),
+            "missing" => Err(StoreError::NotFound),
+            _ => Err(StoreError::Conflict("session has ended".into())),
+        }
+    }
+
+    async fn apply_touches(&self, touches: &[Touch]) -> StoreResult<()> {
+        if touches.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<SessionId> = touches.iter().map(|t| t.id.clone()).collect();
+        let groups = self.by_shard(&ids);
+        try_join_all(groups.iter().map(|(&shard, pos)| async move {
+            let mut inv = self.scripts.touch.prepare_invoke();
+            inv.arg(self.layout.base(shard));
+            for &i in pos {
+                let t = &touches[i];
+                inv.key(self.layout.session(&t.id))
+                    .arg(t.id.as_str())
+                    .arg(pad(t.at))
+                    .arg(t.calls.min(i64::MAX as u64))
+                    .arg(deadline_arg(t.expires_at));
+            }
+            self.conn.script::<String>(self.t(), &inv).await
+        }))
+        .await?;
+        Ok(())
+    }
+
+    async fn list_sessions(&self, q: &ListQuery) -> StoreResult<Page> {
+        crate::list::list(self, q).await
+    }
+
+    async fn count_sessions(&self, f: &SessionFilter) -> StoreResult<u64> {
+        crate::list::count(self, f).await
+    }
+
+    async fn max_matching_id(&self, f: &SessionFilter) -> StoreResult<Option<SessionId>> {
+        crate::list::max_id(self, f).await
+    }
+
+    async fn end_if_active(
+        &self,
+        ids: &[SessionId],
+        end: &EndInfo,
+        atomic: bool,
+    ) -> StoreResult<EndBatch> {
+        if end.state == SessionState::Active {
+            return Err(internal("a session cannot end as active"));
+        }
+        if ids.is_empty() {
+            return Ok(EndBatch {
+                committed: true,
+                outcomes: vec![],
+            });
+        }
+        if atomic {
+            let check = self.check_ends(ids, end).await?;
+            if check.iter().any(|o| *o != EndOutcome::Ended) {
+                return Ok(EndBatch {
+                    committed: false,
+                    outcomes: check,
+                });
+            }
+        }
+        Ok(EndBatch {
+            committed: true,
+            outcomes: self.end_now(ids, end).await?,
+        })
+    }
+
+    async fn due_for_expiry(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<Session>> {
+        if limit == 0 {
+            return Ok(vec![]);
+        }
+        let max = match now.nanos().checked_add(1) {
+            Some(n) => format!("({}", pad(Timestamp(n))),
+            None => "+".to_string(),
+        };
+        let per_shard = try_join_all((0..self.layout.shards).map(|shard| {
+            let max = max.clone();
+            async move {
+                let mut c = redis::cmd("ZRANGEBYLEX");
+                c.arg(self.layout.due(shard))
+                    .arg("-")
+                    .arg(max)
+                    .arg("LIMIT")
+                    .arg(0)
+                    .arg(limit);
+                self.conn.query::<Vec<String>>(self.t(), &c).await
+            }
+        }))
+        .await?;
+        let mut members: Vec<String> = per_shard.into_iter().flatten().collect();
+        members.sort();
+        members.truncate(limit);
+        let ids: Vec<SessionId> = members
+            .iter()
+            .filter_map(|m| m.get(21..).and_then(SessionId::parse))
+            .collect();
+        Ok(self
+            .get_sessions(&ids)
+            .await?
+            .into_iter()
+            .flatten()
+            .filter(|s| s.state.is_live())
+            .collect())
+    }
+
+    async fn set_deadline(&self, id: &SessionId, expires_at: Option<Timestamp>) -> StoreResult<()> {
+        let mut inv = self.scripts.set_deadline.key(self.layout.session(id));
+        inv.arg(self.layout.base(self.layout.shard_of(id)))
+            .arg(id.as_str())
+            .arg(deadline_arg(expires_at));
+        self.conn.script::<i64>(self.t(), &inv).await?;
+        Ok(())
+    }
+
+    /// Tombstone keys also expire by themselves (TTL = retention); this deletes the ones
+    /// ended before `before` early, oldest first across shards, and cleans the index
+    /// entries of expired ones.
+    async fn purge_ended(&self, before: Timestamp, limit: usize) -> StoreResult<u64> {
+        if limit == 0 {
+            return Ok(0);
+        }
+        let max = format!("({}", pad(before));
+        let per_shard = try_join_all((0..self.layout.shards).map(|shard| {
+            let max = max.clone();
+            async move {
+                let mut c = redis::cmd("ZRANGEBYLEX");
+                c.arg(self.layout.ended(shard))
+                    .arg("-")
+                    .arg(max)
+                    .arg("LIMIT")
+                    .arg(0)
+                    .arg(limit);
+                let m: Vec<String> = self.conn.query(self.t(), &c).await?;
+                Ok::<_, StoreError>(m.into_iter().map(move |m| (m, shard)))
+            }
+        }))
+        .await?;
+        let mut members: Vec<(String, u16)> = per_shard.into_iter().flatten().collect();
+        members.sort();
+        members.truncate(limit);
+        let mut groups: BTreeMap<u16, Vec<String>> = BTreeMap::new();
+        for (m, shard) in members {
+            groups.entry(shard).or_default().push(m);
+        }
+        let counts = try_join_all(groups.into_iter().map(|(shard, ms)| async move {
+            let mut inv = self.scripts.purge.key(self.layout.ended(shard));
+            inv.arg(self.layout.base(shard));
+            for m in &ms {
+                inv.arg(m);
+            }
+            self.conn.script::<u64>(self.t(), &inv).await
+        }))
+        .await?;
+        Ok(counts.into_iter().sum())
+    }
+}

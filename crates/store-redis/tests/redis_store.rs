@@ -1,0 +1,258 @@
+//! Redis-specific behaviour: tombstone TTL, two stores (two sessiond replicas) on one Redis,
+//! `Unavailable` within a bounded time while Redis is down and recovery when it is back,
+//! and acknowledged ends surviving a Cluster primary failover.
+
+use sessiond_core::store::{EndInfo, EndOutcome, SessionStore, Store};
+use sessiond_core::{SessionState, StoreError};
+use sessiond_redis_harness::{RedisCluster, RedisServer};
+use sessiond_store_redis::{RedisOptions, RedisStore};
+use sessiond_store_tests::fixtures::{at, hash_of, insert, session, Ids, T0};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+static PREFIX: AtomicUsize = AtomicUsize::new(0);
+
+fn opts(retention: Duration) -> RedisOptions {
+    RedisOptions {
+        prefix: format!("t{}", PREFIX.fetch_add(1, Ordering::SeqCst)),
+        retention,
+        command_timeout: Duration::from_secs(2),
+        ..RedisOptions::default()
+    }
+}
+
+fn end(by: &str) -> EndInfo {
+    EndInfo {
+        state: SessionState::Terminated,
+        at: at(60),
+        by: by.into(),
+        reason: None,
+    }
+}
+
+fn raw(url: &str) -> redis::Connection {
+    redis::Client::open(url)
+        .expect("client")
+        .get_connection()
+        .expect("connection")
+}
+
+#[tokio::test]
+async fn tombstones_get_the_retention_ttl_and_a_second_store_sees_the_end() {
+    let server = RedisServer::start();
+    let o = opts(Duration::from_secs(3600));
+    let a = RedisStore::connect(&server.url(), o.clone())
+        .await
+        .expect("connect a");
+    let b = RedisStore::connect(&server.url(), o.clone())
+        .await
+        .expect("connect b");
+    assert_eq!(a.backend(), "redis");
+    let ids = Ids::default();
+    let s = session(ids.next(), 1, T0);
+    insert(&a, &s).await;
+    let key = format!("{{{}.{}}}:s:{}", o.prefix, a.shard_of(&s.id), s.id);
+    let mut c = raw(&server.url());
+    let ttl: i64 = redis::cmd("TTL").arg(&key).query(&mut c).expect("ttl");
+    assert_eq!(ttl, -1, "a live session never expires");
+    let got = b
+        .get_session_auth(&s.id)
+        .await
+        .expect("get")
+        .expect("present");
+    assert_eq!(got.0, s);
+    assert_eq!(got.1, hash_of(&s.id));
+
+    let out = b
+        .end_if_active(std::slice::from_ref(&s.id), &end("op"), false)
+        .await
+        .expect("end");
+    assert_eq!(out.outcomes, vec![EndOutcome::Ended]);
+    let ttl: i64 = redis::cmd("TTL").arg(&key).query(&mut c).expect("ttl");
+    assert!((3500..=3600).contains(&ttl), "tombstone TTL {ttl}");
+    let seen = a.get_session(&s.id).await.expect("get").expect("present");
+    assert_eq!(seen.state, SessionState::Terminated);
+    assert_eq!(seen.ended_by.as_deref(), Some("op"));
+    // The first store cannot end it again: compare-and-set.
+    let again = a
+        .end_if_active(std::slice::from_ref(&s.id), &end("other"), false)
+        .await
+        .expect("end");
+    assert_eq!(
+        again.outcomes,
+        vec![EndOutcome::AlreadyEnded(SessionState::Terminated)]
+    );
+}
+
+#[tokio::test]
+async fn unavailable_within_bounded_time_while_down_then_recovers() {
+    let mut server = RedisServer::start();
+    let store = RedisStore::connect(&server.url(), opts(Duration::from_secs(60)))
+        .await
+        .expect("connect");
+    let ids = Ids::default();
+    insert(&store, &session(ids.next(), 1, T0)).await;
+    server.kill();
+    let started = Instant::now();
+    for _ in 0..3 {
+        match store.get_session(&ids.next()).await {
+            Err(StoreError::Unavailable(_)) => {}
+            other => panic!("want Unavailable while Redis is down, got {other:?}"),
+        }
+        match store
+            .insert_session(&session(ids.next(), 1, T0), &[0; 32], None)
+            .await
+        {
+            Err(StoreError::Unavailable(_)) => {}
+            other => panic!("want Unavailable while Redis is down, got {other:?}"),
+        }
+    }
+    assert!(store.ping().await.is_err());
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "errors took {:?}",
+        started.elapsed()
+    );
+    server.restart();
+    // The same store object reconnects by itself.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if store.ping().await.is_ok() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the store did not reconnect");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let s = session(ids.next(), 1, T0);
+    insert(&store, &s).await;
+    assert!(store.get_session(&s.id).await.expect("get").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_failover_keeps_every_acknowledged_end() {
+    let mut cluster = tokio::task::spawn_blocking(|| RedisCluster::start(3, 1))
+        .await
+        .expect("cluster");
+    let o = opts(Duration::from_secs(3600));
+    let store = Arc::new(
+        RedisStore::connect(&cluster.url(), o.clone())
+            .await
+            .expect("connect"),
+    );
+    assert_eq!(store.backend(), "redis-cluster");
+    assert_eq!(
+        store.wait_replicas(),
+        1,
+        "replicas exist, so ends WAIT for one"
+    );
+    let ids = Ids::default();
+    let mut all = Vec::new();
+    for _ in 0..400 {
+        let s = session(ids.next(), 1, T0);
+        insert(store.as_ref(), &s).await;
+        all.push(s.id);
+    }
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let worker = {
+        let (store, acked, failed, all) =
+            (store.clone(), acked.clone(), failed.clone(), all.clone());
+        tokio::spawn(async move {
+            for id in all {
+                // Retry each end until acknowledged: ends are idempotent.
+                for _ in 0..200 {
+                    match store
+                        .end_if_active(std::slice::from_ref(&id), &end("op"), false)
+                        .await
+                    {
+                        Ok(b) => {
+                            assert!(matches!(
+                                b.outcomes[0],
+                                EndOutcome::Ended
+                                    | EndOutcome::AlreadyEnded(SessionState::Terminated)
+                            ));
+                            acked.lock().expect("lock").push(id.clone());
+                            break;
+                        }
+                        Err(StoreError::Unavailable(_)) => {
+                            failed.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                        Err(e) => panic!("end: {e}"),
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+    // Let some ends through, then kill the primary of shard 0's slot.
+    while acked.lock().expect("lock").len() < 50 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let slot = {
+        let mut c = raw(&format!(
+            "redis://127.0.0.1:{}",
+            cluster_port(&cluster.url())
+        ));
+        let s: u16 = redis::cmd("CLUSTER")
+            .arg("KEYSLOT")
+            .arg(format!("{{{}.0}}", o.prefix))
+            .query(&mut c)
+            .expect("keyslot");
+        s
+    };
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.kill_primary_of_slot(slot);
+        cluster.wait_failover();
+        // The promoted replica has no replica of its own until the old primary rejoins:
+        // until then WAIT cannot succeed on its slots and those ends are Unavailable.
+        cluster.restart_killed();
+        cluster
+    })
+    .await
+    .expect("failover");
+    worker.await.expect("worker");
+    let acked = acked.lock().expect("lock").clone();
+    assert_eq!(
+        acked.len(),
+        all.len(),
+        "every end was eventually acknowledged"
+    );
+    // Read back through a fresh store as well as the recovered one.
+    let fresh = RedisStore::connect(&cluster.url(), o.clone())
+        .await
+        .expect("connect");
+    for st in [store.as_ref(), &fresh] {
+        let got = st.get_sessions(&acked).await.expect("get_sessions");
+        for (id, s) in acked.iter().zip(got) {
+            let s = s.unwrap_or_else(|| panic!("acknowledged end of {id} lost its session"));
+            assert_eq!(
+                s.state,
+                SessionState::Terminated,
+                "acknowledged end of {id} was lost"
+            );
+        }
+    }
+    // The store recovered without reconnecting by hand.
+    let s = session(ids.next(), 1, T0);
+    insert(store.as_ref(), &s).await;
+    let b = store
+        .end_if_active(std::slice::from_ref(&s.id), &end("op"), true)
+        .await
+        .expect("end");
+    assert!(b.committed);
+    eprintln!(
+        "failover: {} ends acknowledged, {} Unavailable answers retried",
+        acked.len(),
+        failed.load(Ordering::SeqCst)
+    );
+    drop(cluster.dirs());
+}
+
+fn cluster_port(url: &str) -> u16 {
+    url.trim_start_matches("redis+cluster://")
+        .split(',')
+        .find_map(|a| a.rsplit(':').next()?.parse().ok())
+        .expect("port")
+}

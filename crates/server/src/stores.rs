@@ -103,8 +103,20 @@ pub async fn open(
 }
 
 async fn open_redis(url: &str, opts: &StoreOptions) -> Result<Arc<dyn Store>, ServeError> {
-    let _ = (url, opts);
-    Err(ServeError::Store("redis: not built yet".into()))
+    let o = sessiond_store_redis::RedisOptions {
+        retention: opts.retention,
+        wait_replicas: opts.redis_wait,
+        ..sessiond_store_redis::RedisOptions::default()
+    };
+    let s = sessiond_store_redis::RedisStore::connect(url, o)
+        .await
+        .map_err(|e| ServeError::Store(format!("{}: {e}", redact(url))))?;
+    tracing::info!(
+        store = s.backend(),
+        wait_replicas = s.wait_replicas(),
+        "connected to redis"
+    );
+    Ok(Arc::new(s))
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use std::process::Command;
 
 mod common;
 
-use common::{venv_python, Native, Server};
+use common::{venv_python, Native, Server, TestStore};
 
 const PW: &str = "cvpysdk-interop-password";
 
@@ -118,11 +118,20 @@ print(json.dumps(out))
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cvpysdk_logs_in_logs_off_sessions_and_logs_out() {
+async fn cvpysdk_logs_in_logs_off_sessions_and_logs_out_on_sqlite() {
+    cvpysdk_logs_in_logs_off_sessions_and_logs_out(TestStore::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cvpysdk_logs_in_logs_off_sessions_and_logs_out_on_redis() {
+    cvpysdk_logs_in_logs_off_sessions_and_logs_out(TestStore::redis()).await;
+}
+
+async fn cvpysdk_logs_in_logs_off_sessions_and_logs_out(store: TestStore) {
     // Fail at once, before any setup, when the client is missing.
     let python = venv_python("cvpysdk.commcell");
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(&dir.path().join("data"), PW);
+    let server = Server::start_on(&dir.path().join("data"), PW, &store);
     let native = Native::login(&server, PW).await;
 
     let user_pw = "cvpysdk-user-password";

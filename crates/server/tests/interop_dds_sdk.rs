@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime};
 
 mod common;
 
-use common::{venv_python, Native, Server};
+use common::{venv_python, Native, Server, TestStore};
 
 const PW: &str = "dds-interop-password";
 /// A tenant named like a cloud project id (32 hex digits), as the SDK's path carries it.
@@ -112,11 +112,20 @@ fn ids(v: &Value) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn huawei_sdk_lists_and_kills_node_sessions_with_aksk_signing() {
+async fn huawei_sdk_lists_and_kills_node_sessions_with_aksk_signing_on_sqlite() {
+    huawei_sdk_lists_and_kills_node_sessions_with_aksk_signing(TestStore::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huawei_sdk_lists_and_kills_node_sessions_with_aksk_signing_on_redis() {
+    huawei_sdk_lists_and_kills_node_sessions_with_aksk_signing(TestStore::redis()).await;
+}
+
+async fn huawei_sdk_lists_and_kills_node_sessions_with_aksk_signing(store: TestStore) {
     // Fail at once, before any setup, when the client is missing.
     let py = venv_python("huaweicloudsdkdds.v3, huaweicloudsdkcore.signer.signer");
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(&dir.path().join("data"), PW);
+    let server = Server::start_on(&dir.path().join("data"), PW, &store);
     let native = Native::login(&server, PW).await;
 
     native

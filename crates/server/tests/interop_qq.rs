@@ -22,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 mod common;
 
-use common::{venv_bin, Native, Server};
+use common::{venv_bin, Native, Server, TestStore};
 
 const PW: &str = "qq-interop-password";
 
@@ -155,11 +155,20 @@ fn set(ids: &[&String]) -> BTreeSet<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn qq_logs_in_lists_and_closes_by_each_filter() {
+async fn qq_logs_in_lists_and_closes_by_each_filter_on_sqlite() {
+    qq_logs_in_lists_and_closes_by_each_filter(TestStore::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qq_logs_in_lists_and_closes_by_each_filter_on_redis() {
+    qq_logs_in_lists_and_closes_by_each_filter(TestStore::redis()).await;
+}
+
+async fn qq_logs_in_lists_and_closes_by_each_filter(store: TestStore) {
     // Fail at once, before any setup, when the client is missing.
     venv_bin("qq");
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(&dir.path().join("data"), PW);
+    let server = Server::start_on(&dir.path().join("data"), PW, &store);
     let native = Native::login(&server, PW).await;
     let qq = Qq::new(&server);
 
@@ -358,8 +367,7 @@ async fn qq_logs_in_lists_and_closes_by_each_filter() {
 /// 20,000 live SMB sessions of one user, written straight into the store before the server
 /// starts, exactly as registration would write them (core's ids, normalised user, default
 /// timeouts, a real token hash), plus a few others that must survive.
-async fn preload(db: &Path, orphans: usize, keepers: usize) -> Vec<String> {
-    let store = SqliteStore::open(db).expect("open store");
+async fn preload(store: &TestStore, data: &Path, orphans: usize, keepers: usize) -> Vec<String> {
     let now = Timestamp::from_system_time(SystemTime::now());
     let mut ids = IdGen::default();
     let mut rows = Vec::with_capacity(orphans + keepers);
@@ -412,22 +420,51 @@ async fn preload(db: &Path, orphans: usize, keepers: usize) -> Vec<String> {
         rows.push((s, hash, expires));
     }
     assert_eq!(keeper_ids.len(), keepers);
-    store.insert_many(rows).await.expect("insert_many");
-    // Dropping the store finishes its writer before the server opens the file.
-    drop(store);
+    match store {
+        TestStore::Sqlite => {
+            let db = SqliteStore::open(&data.join("sessiond.db")).expect("open store");
+            db.insert_many(rows).await.expect("insert_many");
+            // Dropping the store finishes its writer before the server opens the file.
+            drop(db);
+        }
+        TestStore::Redis { .. } => {
+            // Through the Store contract, 64 at a time (Redis has no bulk-load call).
+            let st = store.open(data).await;
+            let mut rows = rows.into_iter();
+            loop {
+                let batch: Vec<_> = rows.by_ref().take(64).collect();
+                if batch.is_empty() {
+                    break;
+                }
+                let writes = batch.iter().map(|(s, h, e)| st.insert_session(s, h, *e));
+                for r in futures_util::future::join_all(writes).await {
+                    r.expect("insert_session");
+                }
+            }
+        }
+    }
     keeper_ids
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn qq_closes_20000_sessions_in_one_command() {
+async fn qq_closes_20000_sessions_in_one_command_on_sqlite() {
+    qq_closes_20000_sessions_in_one_command(TestStore::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qq_closes_20000_sessions_in_one_command_on_redis() {
+    qq_closes_20000_sessions_in_one_command(TestStore::redis()).await;
+}
+
+async fn qq_closes_20000_sessions_in_one_command(store: TestStore) {
     const ORPHANS: usize = 20_000;
     venv_bin("qq");
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).expect("data dir");
-    let keepers = preload(&data.join("sessiond.db"), ORPHANS, 5).await;
+    let keepers = preload(&store, &data, ORPHANS, 5).await;
 
-    let server = Server::start(&data, PW);
+    let server = Server::start_on(&data, PW, &store);
     let native = Native::login(&server, PW).await;
     let qq = Qq::new(&server);
     qq.ok(&["login", "-u", "admin", "-p", PW], "");

@@ -70,13 +70,90 @@ impl Drop for Server {
     }
 }
 
+/// The store a test's server runs on: its embedded SQLite file, or a Redis the test started
+/// (with a key file, as every Redis deployment needs). The interop tests run the same bodies
+/// on both.
+pub enum TestStore {
+    Sqlite,
+    Redis {
+        redis: sessiond_redis_harness::RedisServer,
+        key_file: tempfile::NamedTempFile,
+    },
+}
+
+impl TestStore {
+    pub fn sqlite() -> TestStore {
+        TestStore::Sqlite
+    }
+
+    /// A fresh standalone Redis on a free port, and a key file for the replicas.
+    pub fn redis() -> TestStore {
+        let redis = sessiond_redis_harness::RedisServer::start();
+        TestStore::Redis {
+            redis,
+            key_file: key_file(),
+        }
+    }
+
+    /// `serve` flags that select this store.
+    pub fn args(&self) -> Vec<String> {
+        match self {
+            TestStore::Sqlite => vec![],
+            TestStore::Redis { redis, key_file } => vec![
+                "--store".into(),
+                redis.url(),
+                "--key-file".into(),
+                key_file.path().display().to_string(),
+            ],
+        }
+    }
+
+    /// The store itself, for loading fixtures before the server starts (SQLite: the data
+    /// dir's file; drop it before starting the server).
+    pub async fn open(&self, data: &Path) -> std::sync::Arc<dyn sessiond_core::Store> {
+        match self {
+            TestStore::Sqlite => std::sync::Arc::new(
+                sessiond_store_sqlite::SqliteStore::open(&data.join("sessiond.db"))
+                    .expect("open sqlite"),
+            ),
+            TestStore::Redis { redis, .. } => std::sync::Arc::new(
+                sessiond_store_redis::RedisStore::connect(
+                    &redis.url(),
+                    sessiond_store_redis::RedisOptions::default(),
+                )
+                .await
+                .expect("connect redis"),
+            ),
+        }
+    }
+}
+
+/// A new key file (0600) in a temp file that lives as long as the returned handle.
+pub fn key_file() -> tempfile::NamedTempFile {
+    let f = tempfile::NamedTempFile::new().expect("temp file");
+    let path = f.path().to_path_buf();
+    std::fs::remove_file(&path).expect("make room for keygen");
+    sessiond_server::keyfile::generate(&path).expect("keygen");
+    f
+}
+
 impl Server {
     pub fn start(data: &Path, admin_password: &str) -> Server {
+        Server::start_on(data, admin_password, &TestStore::Sqlite)
+    }
+
+    pub fn start_on(data: &Path, admin_password: &str, store: &TestStore) -> Server {
+        Server::start_with(data, admin_password, &store.args())
+    }
+
+    /// `sessiond serve` with extra flags.
+    pub fn start_with(data: &Path, admin_password: &str, extra: &[String]) -> Server {
         let log = data.with_extension("stderr");
         let stderr = std::fs::File::create(&log).expect("server log");
         let mut child = Command::new(env!("CARGO_BIN_EXE_sessiond"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data)
+            .args(extra)
             .env("SESSIOND_ADMIN_PASSWORD", admin_password)
             .env("SESSIOND_LOG", "warn")
             .stdin(Stdio::null())

@@ -9,6 +9,7 @@ pub mod health;
 pub mod metrics_layer;
 pub mod native;
 pub mod qumulo;
+pub mod render;
 pub mod state;
 pub mod status;
 pub mod vsphere;

@@ -1,6 +1,7 @@
 //! sessiond's HTTP surface: the native API, health and metrics endpoints, and (one module
 //! each) the vendor dialects, all calling the one `Registry` in core.
 
+pub mod bearer;
 pub mod client_addr;
 pub mod commvault;
 pub mod dds;

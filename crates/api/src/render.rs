@@ -55,6 +55,9 @@ pub fn respond<E: ErrorAnswer>(e: &E) -> Response {
     resp
 }
 
+/// The message of the global load shedding's 503 (`crate::overload`), in every dialect.
+pub const OVERLOADED: &str = "server overloaded; retry shortly";
+
 /// `m` cut to [`MAX_MESSAGE_CHARS`] characters (plus `…` when cut).
 pub fn bounded(mut m: String) -> String {
     if let Some((i, _)) = m.char_indices().nth(MAX_MESSAGE_CHARS) {

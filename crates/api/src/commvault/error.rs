@@ -4,7 +4,7 @@
 //!
 //! Error codes: 5 is Commvault's documented "Access denied" (its 401 answer is
 //! `{"errorMessage":"Access denied","errorCode":5}`), used here for 401 and 403. The others
-//! are sessiond's own, kept small and stable: 1 internal or unavailable, 2 invalid request
+//! are sessiond's own, kept small and stable: 1 internal, unavailable or overloaded, 2 invalid request
 //! (400, 413, 415), 3 no such endpoint or method (404, 405), 6 too many attempts (429).
 //! A failed Login is not an error here: it is a 200 with `errList` (see `login.rs`), whose
 //! entries carry code 5 too. Messages are bounded (`render::respond`), so a huge name in a
@@ -42,6 +42,9 @@ pub enum CvError {
     RouteNotFound(String),
     #[error("method not allowed on this endpoint")]
     MethodNotAllowed,
+    /// Shed by the global in-flight limit (`crate::overload`).
+    #[error("{}", render::OVERLOADED)]
+    Overloaded,
 }
 
 /// The body of every error answer; also attached to the response as an extension, so that
@@ -78,12 +81,14 @@ impl ErrorAnswer for CvError {
             CvError::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             CvError::RouteNotFound(_) => StatusCode::NOT_FOUND,
             CvError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            CvError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     fn retry_after(&self) -> Option<u64> {
         match self {
             CvError::Core(e) => render::core_retry_after(e),
+            CvError::Overloaded => Some(1),
             _ => None,
         }
     }
@@ -131,6 +136,7 @@ impl CvError {
             | CvError::ContentType
             | CvError::BadRequest(_) => ERR_INVALID_REQUEST,
             CvError::RouteNotFound(_) | CvError::MethodNotAllowed => ERR_NO_ENDPOINT,
+            CvError::Overloaded => ERR_INTERNAL,
         }
     }
 }

@@ -43,6 +43,9 @@ pub enum DdsError {
     ProjectMismatch,
     #[error("{0}")]
     NoSuchApi(String),
+    /// Shed by the global in-flight limit (`crate::overload`).
+    #[error("{}", render::OVERLOADED)]
+    Overloaded,
 }
 
 impl From<StoreError> for DdsError {
@@ -69,12 +72,14 @@ impl ErrorAnswer for DdsError {
             DdsError::Auth(_) => StatusCode::UNAUTHORIZED,
             DdsError::ProjectMismatch => StatusCode::FORBIDDEN,
             DdsError::NoSuchApi(_) => StatusCode::NOT_FOUND,
+            DdsError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     fn retry_after(&self) -> Option<u64> {
         match self {
             DdsError::Core(e) => render::core_retry_after(e),
+            DdsError::Overloaded => Some(1),
             _ => None,
         }
     }
@@ -121,6 +126,7 @@ impl DdsError {
             DdsError::Auth(_) => AUTH_FAILED,
             DdsError::ProjectMismatch => FORBIDDEN,
             DdsError::NoSuchApi(_) => NO_SUCH_API,
+            DdsError::Overloaded => SERVER_ERROR,
         }
     }
 }

@@ -14,6 +14,8 @@ pub enum ApiError {
     Body(BodyError),
     RouteNotFound,
     MethodNotAllowed,
+    /// Shed by the global in-flight limit (`crate::overload`).
+    Overloaded,
 }
 
 impl From<CoreError> for ApiError {
@@ -48,12 +50,14 @@ impl ErrorAnswer for ApiError {
             },
             ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     fn retry_after(&self) -> Option<u64> {
         match self {
             ApiError::Core(e) => render::core_retry_after(e),
+            ApiError::Overloaded => Some(1),
             _ => None,
         }
     }
@@ -74,6 +78,7 @@ impl ErrorAnswer for ApiError {
             ApiError::Body(b) => b.to_string(),
             ApiError::RouteNotFound => "no such endpoint".to_string(),
             ApiError::MethodNotAllowed => "method not allowed on this endpoint".to_string(),
+            ApiError::Overloaded => render::OVERLOADED.to_string(),
         }
     }
 
@@ -100,6 +105,7 @@ impl ApiError {
             },
             ApiError::RouteNotFound => "route_not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Overloaded => "overloaded",
         }
     }
 }

@@ -27,6 +27,9 @@ pub enum QumuloError {
     RouteNotFound(String),
     #[error("method not allowed on this endpoint")]
     MethodNotAllowed,
+    /// Shed by the global in-flight limit (`crate::overload`).
+    #[error("{}", render::OVERLOADED)]
+    Overloaded,
 }
 
 impl From<StoreError> for QumuloError {
@@ -78,12 +81,14 @@ impl ErrorAnswer for QumuloError {
             QumuloError::BadRequest(_) => StatusCode::BAD_REQUEST,
             QumuloError::RouteNotFound(_) => StatusCode::NOT_FOUND,
             QumuloError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            QumuloError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     fn retry_after(&self) -> Option<u64> {
         match self {
             QumuloError::Core(e) => render::core_retry_after(e),
+            QumuloError::Overloaded => Some(1),
             _ => None,
         }
     }

@@ -7,7 +7,7 @@
 //! `SessionManager_TerminateSession` "500: NotFound, InvalidArgument"; vCenter 8.0.3 observed
 //! answering `NotAuthenticated`/`InvalidLogin`/`NoPermission` and `InvalidArgument` with 500).
 //! Only the HTTP layer's own refusals keep their status: unknown route 404, wrong method 405,
-//! body too large 413, wrong content type 415, store unavailable 503.
+//! body too large 413, wrong content type 415, store unavailable or server overloaded 503.
 
 use super::dto::MoRef;
 use crate::extract::BodyError;
@@ -87,6 +87,14 @@ impl Fault {
         Fault::InvalidRequest {
             status: StatusCode::NOT_FOUND,
             message: "no such endpoint under /sdk/vim25/{release}".into(),
+        }
+    }
+
+    /// Shed by the global in-flight limit (`crate::overload`).
+    pub fn overloaded() -> Self {
+        Fault::SystemError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            reason: render::OVERLOADED.into(),
         }
     }
 

@@ -43,7 +43,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BodyError> {
     })
 }
 
-async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, BodyError> {
+/// The whole body, or why it cannot be read (too large, or a transport error).
+pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, BodyError> {
     Bytes::from_request(req, state).await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             BodyError::TooLarge

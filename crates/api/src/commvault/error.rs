@@ -4,16 +4,17 @@
 //!
 //! Error codes: 5 is Commvault's documented "Access denied" (its 401 answer is
 //! `{"errorMessage":"Access denied","errorCode":5}`), used here for 401 and 403. The others
-//! are sessiond's own, kept small and stable: 1 internal or unavailable, 2 invalid request
+//! are sessiond's own, kept small and stable: 1 internal, unavailable or overloaded, 2 invalid request
 //! (400, 413, 415), 3 no such endpoint or method (404, 405), 6 too many attempts (429).
 //! A failed Login is not an error here: it is a 200 with `errList` (see `login.rs`), whose
-//! entries carry code 5 too. Messages are bounded, so a huge name in a bad body is never
-//! echoed back whole.
+//! entries carry code 5 too. Messages are bounded (`render::respond`), so a huge name in a
+//! bad body is never echoed back whole.
 
 use super::format::XmlOut;
 use super::xml::XmlError;
 use crate::extract::BodyError;
-use axum::http::{header, HeaderValue, StatusCode};
+use crate::render::{self, ErrorAnswer};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use sessiond_core::{CoreError, StoreError};
@@ -41,6 +42,9 @@ pub enum CvError {
     RouteNotFound(String),
     #[error("method not allowed on this endpoint")]
     MethodNotAllowed,
+    /// Shed by the global in-flight limit (`crate::overload`).
+    #[error("{}", render::OVERLOADED)]
+    Overloaded,
 }
 
 /// The body of every error answer; also attached to the response as an extension, so that
@@ -60,109 +64,86 @@ impl ErrorBody {
     }
 }
 
-impl CvError {
-    /// Status, Commvault error code and message shown to the client.
-    fn parts(&self) -> (StatusCode, i64, String) {
+impl ErrorAnswer for CvError {
+    type Body = ErrorBody;
+
+    fn status(&self) -> StatusCode {
         match self {
+            CvError::Core(e) => crate::status::of_without_422(e),
+            CvError::Body(b) => match b {
+                BodyError::Syntax(_) | BodyError::Data(_) | BodyError::Read(_) => {
+                    StatusCode::BAD_REQUEST
+                }
+                BodyError::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                BodyError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            },
+            CvError::Xml(_) | CvError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            CvError::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            CvError::RouteNotFound(_) => StatusCode::NOT_FOUND,
+            CvError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            CvError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            CvError::Core(e) => render::core_retry_after(e),
+            CvError::Overloaded => Some(1),
+            _ => None,
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            CvError::Core(CoreError::Unauthenticated | CoreError::InvalidCredentials) => {
+                "Access denied: the Authtoken is missing, invalid or no longer valid".to_string()
+            }
+            CvError::Core(CoreError::Forbidden(p)) => {
+                format!("Access denied: this operation needs {}", p.as_str())
+            }
             CvError::Core(e) => {
-                let status = crate::status::of_without_422(e);
-                let (code, message) = match e {
-                    CoreError::Unauthenticated | CoreError::InvalidCredentials => (
-                        ERR_ACCESS_DENIED,
-                        "Access denied: the Authtoken is missing, invalid or no longer valid"
-                            .to_string(),
-                    ),
-                    CoreError::Forbidden(p) => (
-                        ERR_ACCESS_DENIED,
-                        format!("Access denied: this operation needs {}", p.as_str()),
-                    ),
-                    CoreError::RateLimited { .. } => (ERR_TOO_MANY_ATTEMPTS, e.to_string()),
-                    _ if status == StatusCode::SERVICE_UNAVAILABLE => {
-                        tracing::error!(error = %e, "commvault request failed");
-                        (
-                            ERR_INTERNAL,
-                            "the store is unavailable; retry shortly".to_string(),
-                        )
-                    }
-                    // Details of internal failures go to the log, not to the client.
-                    _ if status.is_server_error() => {
-                        tracing::error!(error = %e, "commvault request failed");
-                        (ERR_INTERNAL, "internal error".to_string())
-                    }
-                    CoreError::NotFound(_) | CoreError::Store(StoreError::NotFound) => {
-                        (ERR_NO_ENDPOINT, e.to_string())
-                    }
-                    _ => (ERR_INVALID_REQUEST, e.to_string()),
-                };
-                (status, code, message)
+                render::server_failure(e, "commvault").unwrap_or_else(|| e.to_string())
             }
-            CvError::Body(b) => {
-                let status = match b {
-                    BodyError::Syntax(_) | BodyError::Data(_) | BodyError::Read(_) => {
-                        StatusCode::BAD_REQUEST
-                    }
-                    BodyError::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    BodyError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-                };
-                let message = match b {
-                    BodyError::TooLarge => {
-                        "request body too large (the limit is 8 MiB by default)".to_string()
-                    }
-                    _ => b.to_string(),
-                };
-                (status, ERR_INVALID_REQUEST, message)
+            CvError::Body(BodyError::TooLarge) => {
+                "request body too large (the limit is 8 MiB by default)".to_string()
             }
-            CvError::Xml(x) => (StatusCode::BAD_REQUEST, ERR_INVALID_REQUEST, x.to_string()),
-            CvError::ContentType => (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                ERR_INVALID_REQUEST,
-                self.to_string(),
-            ),
-            CvError::BadRequest(m) => (StatusCode::BAD_REQUEST, ERR_INVALID_REQUEST, m.clone()),
-            CvError::RouteNotFound(m) => (StatusCode::NOT_FOUND, ERR_NO_ENDPOINT, m.clone()),
-            CvError::MethodNotAllowed => (
-                StatusCode::METHOD_NOT_ALLOWED,
-                ERR_NO_ENDPOINT,
-                self.to_string(),
-            ),
+            _ => self.to_string(),
+        }
+    }
+
+    fn body(&self, error_message: String) -> ErrorBody {
+        ErrorBody {
+            error_code: self.code(),
+            error_message,
         }
     }
 }
 
-/// Longest message an error answer carries.
-const MAX_MESSAGE_CHARS: usize = 512;
-
-fn bounded(mut m: String) -> String {
-    if let Some((i, _)) = m.char_indices().nth(MAX_MESSAGE_CHARS) {
-        m.truncate(i);
-        m.push('…');
+impl CvError {
+    /// The Commvault error code of the body (see the module's table).
+    fn code(&self) -> i64 {
+        match self {
+            CvError::Core(CoreError::Unauthenticated | CoreError::InvalidCredentials)
+            | CvError::Core(CoreError::Forbidden(_)) => ERR_ACCESS_DENIED,
+            CvError::Core(CoreError::RateLimited { .. }) => ERR_TOO_MANY_ATTEMPTS,
+            CvError::Core(_) if self.status().is_server_error() => ERR_INTERNAL,
+            CvError::Core(CoreError::NotFound(_) | CoreError::Store(StoreError::NotFound)) => {
+                ERR_NO_ENDPOINT
+            }
+            CvError::Core(_)
+            | CvError::Body(_)
+            | CvError::Xml(_)
+            | CvError::ContentType
+            | CvError::BadRequest(_) => ERR_INVALID_REQUEST,
+            CvError::RouteNotFound(_) | CvError::MethodNotAllowed => ERR_NO_ENDPOINT,
+            CvError::Overloaded => ERR_INTERNAL,
+        }
     }
-    m
 }
 
 impl IntoResponse for CvError {
     fn into_response(self) -> Response {
-        let (status, error_code, error_message) = self.parts();
-        let error_message = bounded(error_message);
-        let body = ErrorBody {
-            error_code,
-            error_message,
-        };
-        let mut resp = (status, axum::Json(body.clone())).into_response();
-        resp.extensions_mut().insert(body);
-        let h = resp.headers_mut();
-        match &self {
-            CvError::Core(CoreError::RateLimited { retry_after_secs }) => {
-                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                    h.insert(header::RETRY_AFTER, v);
-                }
-            }
-            CvError::Core(CoreError::Store(StoreError::Unavailable(_))) => {
-                h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            }
-            _ => {}
-        }
-        resp
+        render::respond(&self)
     }
 }
 
@@ -185,26 +166,24 @@ mod tests {
 
     #[test]
     fn statuses_and_codes() {
-        let (s, c, m) = CvError::Core(CoreError::Unauthenticated).parts();
+        let parts = |e: CvError| (e.status(), e.code(), e.message());
+        let (s, c, m) = parts(CvError::Core(CoreError::Unauthenticated));
         assert_eq!((s, c), (StatusCode::UNAUTHORIZED, ERR_ACCESS_DENIED));
         assert!(m.starts_with("Access denied"));
-        let (s, c, m) = CvError::Core(CoreError::Forbidden(Privilege::SessionsTerminate)).parts();
+        let (s, c, m) = parts(CvError::Core(CoreError::Forbidden(
+            Privilege::SessionsTerminate,
+        )));
         assert_eq!((s, c), (StatusCode::FORBIDDEN, ERR_ACCESS_DENIED));
         assert!(m.contains("Sessions.TerminateSession"), "{m}");
-        let (s, _, _) = CvError::Xml(XmlError::DocType).parts();
+        let (s, _, _) = parts(CvError::Xml(XmlError::DocType));
         assert_eq!(s, StatusCode::BAD_REQUEST);
-        let (s, _, _) = CvError::Body(BodyError::TooLarge).parts();
+        let (s, _, _) = parts(CvError::Body(BodyError::TooLarge));
         assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
-        let (s, _, m) = CvError::Core(CoreError::Internal("secret detail".into())).parts();
-        assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
+        let (s, c, m) = parts(CvError::Core(CoreError::Internal("secret detail".into())));
+        assert_eq!((s, c), (StatusCode::INTERNAL_SERVER_ERROR, ERR_INTERNAL));
         assert!(!m.contains("secret"));
-    }
-
-    #[test]
-    fn messages_are_bounded() {
-        assert_eq!(bounded("short".into()), "short");
-        let long = bounded(format!("unknown element <{}>", "é".repeat(10_000)));
-        assert_eq!(long.chars().count(), MAX_MESSAGE_CHARS + 1);
+        let (_, c, _) = parts(CvError::Core(CoreError::NotFound("session")));
+        assert_eq!(c, ERR_NO_ENDPOINT);
     }
 
     #[test]

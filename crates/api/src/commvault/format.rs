@@ -95,6 +95,12 @@ fn xml_response(status: StatusCode, body: String) -> Response {
 pub async fn negotiate(req: Request, next: Next) -> Response {
     let format = Format::from_headers(req.headers());
     let resp = next.run(req).await;
+    in_format(format, resp)
+}
+
+/// An answer in `format`: an error answer (which carries its `ErrorBody`) is rewritten as
+/// XML when `format` is XML; everything else is left as it is.
+pub fn in_format(format: Format, resp: Response) -> Response {
     if format == Format::Json {
         return resp;
     }

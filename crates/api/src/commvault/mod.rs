@@ -44,6 +44,14 @@ pub fn router() -> Router<AppState> {
         .layer(axum::middleware::from_fn(format::negotiate))
 }
 
+/// The 503 of the global load shedding (`crate::overload`), in JSON or XML as `headers`
+/// ask: the shedding happens before routing, so `format::negotiate` does not see it.
+pub fn overloaded(headers: &axum::http::HeaderMap) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let format = format::Format::from_headers(headers);
+    format::in_format(format, CvError::Overloaded.into_response())
+}
+
 /// `/webconsole/api/` and `/commandcenter/api/` themselves, with the trailing slash that
 /// cvpysdk checks (`https://host/commandcenter/api/`): a nested router's `/` matches only the
 /// prefix without it, and the nest's catch-all needs a non-empty tail, so these two paths are

@@ -8,7 +8,7 @@
 //! multiple of the body (whose size the router already caps at 8 MiB); UTF-8 only.
 
 use quick_xml::escape::resolve_predefined_entity;
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::{BytesDecl, BytesRef, BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
 /// Deepest element nesting accepted. Commvault requests are two or three levels deep.
@@ -106,6 +106,114 @@ fn open(e: &BytesStart<'_>) -> Result<Element, XmlError> {
     })
 }
 
+/// The element tree while it is read: the open elements, the finished root, how many
+/// elements so far.
+#[derive(Default)]
+struct Tree {
+    stack: Vec<Element>,
+    root: Option<Element>,
+    elements: usize,
+}
+
+impl Tree {
+    /// A start tag (`has_content`: its end tag comes later) or an empty element.
+    fn element(&mut self, e: &BytesStart<'_>, has_content: bool) -> Result<(), XmlError> {
+        if self.root.is_some() {
+            return Err(XmlError::TrailingContent);
+        }
+        self.elements += 1;
+        if self.elements > MAX_ELEMENTS {
+            return Err(XmlError::TooManyElements);
+        }
+        let el = open(e)?;
+        if !has_content {
+            self.attach(el);
+        } else if self.stack.len() == MAX_DEPTH {
+            return Err(XmlError::TooDeep);
+        } else {
+            self.stack.push(el);
+        }
+        Ok(())
+    }
+
+    /// An end tag; the reader has matched its name against the open element already.
+    fn end(&mut self) -> Result<(), XmlError> {
+        let el = self
+            .stack
+            .pop()
+            .ok_or_else(|| malformed("unmatched end tag"))?;
+        self.attach(el);
+        Ok(())
+    }
+
+    /// A finished element goes to its parent, or becomes the root.
+    fn attach(&mut self, el: Element) {
+        match self.stack.last_mut() {
+            Some(parent) => parent.children.push(el),
+            None => self.root = Some(el),
+        }
+    }
+
+    /// Character data: inside an element it is that element's text; outside, only
+    /// whitespace is allowed.
+    fn text(&mut self, s: &str) -> Result<(), XmlError> {
+        match self.stack.last_mut() {
+            Some(el) => el.text.push_str(s),
+            None if s.trim().is_empty() => {}
+            None if self.root.is_some() => return Err(XmlError::TrailingContent),
+            None => return Err(malformed("text outside the root element")),
+        }
+        Ok(())
+    }
+
+    /// Text that may only be inside an element (CDATA, a resolved reference): `what` names it
+    /// in the error otherwise.
+    fn inner_text(&mut self, s: &str, what: &str) -> Result<(), XmlError> {
+        match self.stack.last_mut() {
+            Some(el) => {
+                el.text.push_str(s);
+                Ok(())
+            }
+            None => Err(malformed(format!("{what} outside the root element"))),
+        }
+    }
+
+    fn finish(self) -> Result<Element, XmlError> {
+        if !self.stack.is_empty() {
+            return Err(malformed("unclosed element at end of document"));
+        }
+        self.root.ok_or(XmlError::NoRoot)
+    }
+}
+
+/// The XML declaration: only UTF-8 is accepted.
+fn check_decl(d: &BytesDecl<'_>) -> Result<(), XmlError> {
+    if let Some(enc) = d.encoding() {
+        let enc = enc.map_err(malformed)?;
+        let enc = String::from_utf8_lossy(&enc).to_string();
+        if !enc.eq_ignore_ascii_case("utf-8") && !enc.eq_ignore_ascii_case("utf8") {
+            return Err(XmlError::Encoding(enc));
+        }
+    }
+    Ok(())
+}
+
+/// A character reference or one of the five predefined entities; any other entity is
+/// refused.
+fn resolve_ref(r: &BytesRef<'_>) -> Result<String, XmlError> {
+    if r.is_char_ref() {
+        return r
+            .resolve_char_ref()
+            .map_err(malformed)?
+            .map(String::from)
+            .ok_or_else(|| malformed("bad character reference"));
+    }
+    let name = r.decode().map_err(malformed)?;
+    resolve_predefined_entity(&name)
+        .map(str::to_string)
+        .ok_or_else(|| XmlError::UnknownEntity(name.to_string()))
+}
+
 /// Parses `body` into its root element under the rules of this module.
 pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
     let text = std::str::from_utf8(body).map_err(|_| XmlError::NotUtf8)?;
@@ -116,98 +224,30 @@ pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
     reader.config_mut().check_end_names = true;
     reader.config_mut().trim_markup_names_in_closing_tags = true;
 
-    let mut stack: Vec<Element> = Vec::new();
-    let mut root: Option<Element> = None;
-    let mut elements = 0usize;
+    let mut tree = Tree::default();
     let mut seen_markup = false;
     loop {
-        let ev = reader.read_event().map_err(malformed)?;
-        match ev {
+        match reader.read_event().map_err(malformed)? {
             Event::DocType(_) => return Err(XmlError::DocType),
-            Event::Decl(d) => {
-                if seen_markup {
-                    return Err(malformed("XML declaration not at the start"));
-                }
-                if let Some(enc) = d.encoding() {
-                    let enc = enc.map_err(malformed)?;
-                    let enc = String::from_utf8_lossy(&enc).to_string();
-                    if !enc.eq_ignore_ascii_case("utf-8") && !enc.eq_ignore_ascii_case("utf8") {
-                        return Err(XmlError::Encoding(enc));
-                    }
-                }
+            Event::Decl(_) if seen_markup => {
+                return Err(malformed("XML declaration not at the start"))
             }
-            Event::Start(ref e) | Event::Empty(ref e) => {
-                if root.is_some() {
-                    return Err(XmlError::TrailingContent);
-                }
-                elements += 1;
-                if elements > MAX_ELEMENTS {
-                    return Err(XmlError::TooManyElements);
-                }
-                let el = open(e)?;
-                if matches!(ev, Event::Start(_)) {
-                    if stack.len() == MAX_DEPTH {
-                        return Err(XmlError::TooDeep);
-                    }
-                    stack.push(el);
-                } else {
-                    match stack.last_mut() {
-                        Some(parent) => parent.children.push(el),
-                        None => root = Some(el),
-                    }
-                }
-            }
-            Event::End(_) => {
-                // The reader has matched the name against the open element already.
-                let el = stack.pop().ok_or_else(|| malformed("unmatched end tag"))?;
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(el),
-                    None => root = Some(el),
-                }
-            }
+            Event::Decl(d) => check_decl(&d)?,
+            Event::Start(e) => tree.element(&e, true)?,
+            Event::Empty(e) => tree.element(&e, false)?,
+            Event::End(_) => tree.end()?,
             Event::Text(t) => {
-                let s = t.xml_content(XmlVersion::Implicit1_0).map_err(malformed)?;
-                match stack.last_mut() {
-                    Some(el) => el.text.push_str(&s),
-                    None if s.trim().is_empty() => {}
-                    None if root.is_some() => return Err(XmlError::TrailingContent),
-                    None => return Err(malformed("text outside the root element")),
-                }
+                tree.text(&t.xml_content(XmlVersion::Implicit1_0).map_err(malformed)?)?
             }
-            Event::CData(c) => {
-                let s = c.decode().map_err(malformed)?;
-                match stack.last_mut() {
-                    Some(el) => el.text.push_str(&s),
-                    None => return Err(malformed("CDATA outside the root element")),
-                }
-            }
-            Event::GeneralRef(r) => {
-                let resolved = if r.is_char_ref() {
-                    r.resolve_char_ref()
-                        .map_err(malformed)?
-                        .map(String::from)
-                        .ok_or_else(|| malformed("bad character reference"))?
-                } else {
-                    let name = r.decode().map_err(malformed)?;
-                    resolve_predefined_entity(&name)
-                        .map(str::to_string)
-                        .ok_or_else(|| XmlError::UnknownEntity(name.to_string()))?
-                };
-                match stack.last_mut() {
-                    Some(el) => el.text.push_str(&resolved),
-                    None => return Err(malformed("entity reference outside the root element")),
-                }
-            }
+            Event::CData(c) => tree.inner_text(&c.decode().map_err(malformed)?, "CDATA")?,
+            Event::GeneralRef(r) => tree.inner_text(&resolve_ref(&r)?, "entity reference")?,
             // Comments and processing instructions carry nothing a request needs.
             Event::Comment(_) | Event::PI(_) => {}
             Event::Eof => break,
         }
         seen_markup = true;
     }
-    if !stack.is_empty() {
-        return Err(malformed("unclosed element at end of document"));
-    }
-    root.ok_or(XmlError::NoRoot)
+    tree.finish()
 }
 
 #[cfg(test)]

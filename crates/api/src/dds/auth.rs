@@ -5,11 +5,12 @@
 
 use super::error::{DdsError, DdsResult};
 use super::signing::{self, RequestView, CONTENT_SHA_HEADER, UNSIGNED_PAYLOAD};
-use crate::extract::{query_pairs, BodyError};
+use crate::extract::{query_pairs, read_body};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, OriginalUri, RawPathParams, Request};
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, Method};
 use sessiond_core::Caller;
 use std::time::Duration;
 
@@ -89,25 +90,59 @@ async fn signed_caller(
     Ok(caller)
 }
 
+/// The project and node of the path.
+async fn path_ids(parts: &mut Parts, st: &AppState) -> DdsResult<(String, String)> {
+    let params = RawPathParams::from_request_parts(parts, st)
+        .await
+        .map_err(|_| DdsError::BadRequest("path parameters must be UTF-8".into()))?;
+    let (mut project_id, mut node_id) = (None, None);
+    for (k, v) in &params {
+        match k {
+            "project_id" => project_id = Some(v.to_string()),
+            "node_id" => node_id = Some(v.to_string()),
+            _ => {}
+        }
+    }
+    match (project_id, node_id) {
+        (Some(project_id), Some(node_id)) => Ok((project_id, node_id)),
+        _ => Err(DdsError::NoSuchApi("no such API".into())),
+    }
+}
+
+/// The SDK sends the project again in X-Project-Id (and signs it); a request whose header
+/// names another project than its path is contradictory, whatever the auth.
+fn check_project_header(headers: &HeaderMap, project_id: &str) -> DdsResult<()> {
+    match single(headers, PROJECT_HEADER)? {
+        Some(p) if p != project_id => Err(DdsError::Auth(
+            "X-Project-Id does not match the project in the path".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The caller of a request: by its signature when it carries `Authorization`, else by its
+/// `X-Auth-Token`.
+async fn caller(st: &AppState, view: &RequestView<'_>) -> DdsResult<Caller> {
+    if let Some(authorization) = view.headers.get(header::AUTHORIZATION) {
+        let authorization = authorization
+            .to_str()
+            .map_err(|_| DdsError::Auth("the Authorization header is not text".into()))?;
+        signed_caller(st, authorization, view).await
+    } else if let Some(token) = single(view.headers, TOKEN_HEADER)? {
+        Ok(st.registry.authenticate(token).await?)
+    } else {
+        Err(DdsError::Auth(
+            "no credentials: send X-Auth-Token or sign the request (SDK-HMAC-SHA256)".into(),
+        ))
+    }
+}
+
 impl FromRequest<AppState> for DdsRequest {
     type Rejection = DdsError;
 
     async fn from_request(req: Request, st: &AppState) -> DdsResult<Self> {
         let (mut parts, body) = req.into_parts();
-        let params = RawPathParams::from_request_parts(&mut parts, st)
-            .await
-            .map_err(|_| DdsError::BadRequest("path parameters must be UTF-8".into()))?;
-        let (mut project_id, mut node_id) = (None, None);
-        for (k, v) in &params {
-            match k {
-                "project_id" => project_id = Some(v.to_string()),
-                "node_id" => node_id = Some(v.to_string()),
-                _ => {}
-            }
-        }
-        let (Some(project_id), Some(node_id)) = (project_id, node_id) else {
-            return Err(DdsError::NoSuchApi("no such API".into()));
-        };
+        let (project_id, node_id) = path_ids(&mut parts, st).await?;
         // The nested router strips its prefix from `parts.uri`; the signature covers the path
         // the client sent.
         let uri = parts
@@ -117,46 +152,18 @@ impl FromRequest<AppState> for DdsRequest {
             .unwrap_or_else(|| parts.uri.clone());
         let method: Method = parts.method.clone();
         let headers = parts.headers.clone();
-        let body = Bytes::from_request(Request::from_parts(parts, body), st)
-            .await
-            .map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    DdsError::Body(BodyError::TooLarge)
-                } else {
-                    DdsError::Body(BodyError::Read(e.body_text()))
-                }
-            })?;
+        let body = read_body(Request::from_parts(parts, body), st).await?;
         let query = query_pairs(uri.query());
-
-        // The SDK sends the project again in X-Project-Id (and signs it); a request whose
-        // header names another project than its path is contradictory, whatever the auth.
-        if let Some(p) = single(&headers, PROJECT_HEADER)? {
-            if p != project_id {
-                return Err(DdsError::Auth(
-                    "X-Project-Id does not match the project in the path".into(),
-                ));
-            }
-        }
-        let caller = if let Some(authorization) = headers.get(header::AUTHORIZATION) {
-            let authorization = authorization
-                .to_str()
-                .map_err(|_| DdsError::Auth("the Authorization header is not text".into()))?;
-            let view = RequestView {
-                method: method.as_str(),
-                raw_path: uri.path(),
-                query: &query,
-                headers: &headers,
-                authority: uri.authority().map(|a| a.as_str()),
-                body: &body,
-            };
-            signed_caller(st, authorization, &view).await?
-        } else if let Some(token) = single(&headers, TOKEN_HEADER)? {
-            st.registry.authenticate(token).await?
-        } else {
-            return Err(DdsError::Auth(
-                "no credentials: send X-Auth-Token or sign the request (SDK-HMAC-SHA256)".into(),
-            ));
+        check_project_header(&headers, &project_id)?;
+        let view = RequestView {
+            method: method.as_str(),
+            raw_path: uri.path(),
+            query: &query,
+            headers: &headers,
+            authority: uri.authority().map(|a| a.as_str()),
+            body: &body,
         };
+        let caller = caller(st, &view).await?;
         // Vendor dialects never cross tenants: the project is the caller's own tenant, and any
         // other, existing or not, gets the same answer.
         if st.registry.tenant_name(caller.tenant_id).await? != project_id {

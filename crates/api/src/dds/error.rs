@@ -10,7 +10,8 @@
 //! codes for server failures (`DBS.200000`) are our choice, as no vendor page names one.
 
 use crate::extract::BodyError;
-use axum::http::{header, HeaderValue, StatusCode};
+use crate::render::{self, ErrorAnswer};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use sessiond_core::{CoreError, StoreError};
@@ -42,6 +43,9 @@ pub enum DdsError {
     ProjectMismatch,
     #[error("{0}")]
     NoSuchApi(String),
+    /// Shed by the global in-flight limit (`crate::overload`).
+    #[error("{}", render::OVERLOADED)]
+    Overloaded,
 }
 
 impl From<StoreError> for DdsError {
@@ -50,92 +54,86 @@ impl From<StoreError> for DdsError {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct ErrorBody {
     pub error_code: &'static str,
     pub error_msg: String,
 }
 
-impl DdsError {
-    /// Status, code and message shown to the client.
-    fn parts(&self) -> (StatusCode, &'static str, String) {
+impl ErrorAnswer for DdsError {
+    type Body = ErrorBody;
+
+    fn status(&self) -> StatusCode {
         match self {
-            DdsError::Core(e) => {
-                let status = crate::status::of_without_422(e);
-                let code = match status {
-                    StatusCode::UNAUTHORIZED => AUTH_FAILED,
-                    StatusCode::FORBIDDEN => FORBIDDEN,
-                    StatusCode::NOT_FOUND => NOT_FOUND,
-                    StatusCode::CONFLICT => CONFLICT,
-                    StatusCode::BAD_REQUEST => PARAMETER_ERROR,
-                    StatusCode::TOO_MANY_REQUESTS => THROTTLED,
-                    _ => SERVER_ERROR,
-                };
-                let msg = match status {
-                    // Details of server failures go to the log, not to the client.
-                    StatusCode::SERVICE_UNAVAILABLE => {
-                        tracing::error!(error = %e, "dds request failed");
-                        "the store is unavailable; retry shortly".to_string()
-                    }
-                    s if s.is_server_error() => {
-                        tracing::error!(error = %e, "dds request failed");
-                        "internal error".to_string()
-                    }
-                    StatusCode::UNAUTHORIZED => "Incorrect IAM authentication information: \
-                                                 the token is invalid or has expired"
-                        .to_string(),
-                    _ => e.to_string(),
-                };
-                (status, code, msg)
-            }
-            DdsError::Body(b) => match b {
-                BodyError::TooLarge => (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    TOO_LARGE,
-                    "Request entity too large".to_string(),
-                ),
-                // The DDS code table has no 415: a body that is not JSON is a parameter error.
-                BodyError::Syntax(_)
-                | BodyError::Data(_)
-                | BodyError::ContentType
-                | BodyError::Read(_) => (StatusCode::BAD_REQUEST, PARAMETER_ERROR, b.to_string()),
+            DdsError::Core(e) => crate::status::of_without_422(e),
+            // The DDS code table has no 415: a body that is not JSON is a parameter error.
+            DdsError::Body(BodyError::TooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
+            DdsError::Body(_) | DdsError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            DdsError::Auth(_) => StatusCode::UNAUTHORIZED,
+            DdsError::ProjectMismatch => StatusCode::FORBIDDEN,
+            DdsError::NoSuchApi(_) => StatusCode::NOT_FOUND,
+            DdsError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            DdsError::Core(e) => render::core_retry_after(e),
+            DdsError::Overloaded => Some(1),
+            _ => None,
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            DdsError::Core(e) => render::server_failure(e, "dds").unwrap_or_else(|| {
+                if self.status() == StatusCode::UNAUTHORIZED {
+                    "Incorrect IAM authentication information: the token is invalid or has expired"
+                        .to_string()
+                } else {
+                    e.to_string()
+                }
+            }),
+            DdsError::Body(BodyError::TooLarge) => "Request entity too large".to_string(),
+            DdsError::Auth(m) => format!("Incorrect IAM authentication information: {m}"),
+            _ => self.to_string(),
+        }
+    }
+
+    fn body(&self, error_msg: String) -> ErrorBody {
+        ErrorBody {
+            error_code: self.code(),
+            error_msg,
+        }
+    }
+}
+
+impl DdsError {
+    /// The DDS (or API gateway) error code of the body.
+    fn code(&self) -> &'static str {
+        match self {
+            DdsError::Core(_) => match self.status() {
+                StatusCode::UNAUTHORIZED => AUTH_FAILED,
+                StatusCode::FORBIDDEN => FORBIDDEN,
+                StatusCode::NOT_FOUND => NOT_FOUND,
+                StatusCode::CONFLICT => CONFLICT,
+                StatusCode::BAD_REQUEST => PARAMETER_ERROR,
+                StatusCode::TOO_MANY_REQUESTS => THROTTLED,
+                _ => SERVER_ERROR,
             },
-            DdsError::Auth(m) => (
-                StatusCode::UNAUTHORIZED,
-                AUTH_FAILED,
-                format!("Incorrect IAM authentication information: {m}"),
-            ),
-            DdsError::BadRequest(m) => (StatusCode::BAD_REQUEST, PARAMETER_ERROR, m.clone()),
-            DdsError::ProjectMismatch => (StatusCode::FORBIDDEN, FORBIDDEN, self.to_string()),
-            DdsError::NoSuchApi(m) => (StatusCode::NOT_FOUND, NO_SUCH_API, m.clone()),
+            DdsError::Body(BodyError::TooLarge) => TOO_LARGE,
+            DdsError::Body(_) | DdsError::BadRequest(_) => PARAMETER_ERROR,
+            DdsError::Auth(_) => AUTH_FAILED,
+            DdsError::ProjectMismatch => FORBIDDEN,
+            DdsError::NoSuchApi(_) => NO_SUCH_API,
+            DdsError::Overloaded => SERVER_ERROR,
         }
     }
 }
 
 impl IntoResponse for DdsError {
     fn into_response(self) -> Response {
-        let (status, error_code, error_msg) = self.parts();
-        let mut resp = (
-            status,
-            axum::Json(ErrorBody {
-                error_code,
-                error_msg,
-            }),
-        )
-            .into_response();
-        let h = resp.headers_mut();
-        match &self {
-            DdsError::Core(CoreError::RateLimited { retry_after_secs }) => {
-                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                    h.insert(header::RETRY_AFTER, v);
-                }
-            }
-            DdsError::Core(CoreError::Store(StoreError::Unavailable(_))) => {
-                h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            }
-            _ => {}
-        }
-        resp
+        render::respond(&self)
     }
 }
 
@@ -194,7 +192,7 @@ mod tests {
             ),
         ];
         for (e, status, code) in cases {
-            let (s, c, m) = e.parts();
+            let (s, c, m) = (e.status(), e.code(), e.message());
             assert_eq!((s.as_u16(), c), (status, code), "{e:?}");
             assert!(!m.is_empty());
             assert!(!m.contains("secret detail"), "{m}");

@@ -2,9 +2,9 @@
 //! place where core errors and request rejections become HTTP answers (docs/errors.md).
 
 use crate::extract::BodyError;
-use axum::http::{header, HeaderValue, StatusCode};
+use crate::render::{self, ErrorAnswer};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use sessiond_core::wire::{ErrorBody, ErrorDetail};
 use sessiond_core::{CoreError, StoreError};
 
@@ -14,6 +14,8 @@ pub enum ApiError {
     Body(BodyError),
     RouteNotFound,
     MethodNotAllowed,
+    /// Shed by the global in-flight limit (`crate::overload`).
+    Overloaded,
 }
 
 impl From<CoreError> for ApiError {
@@ -34,85 +36,83 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl ApiError {
-    /// Status, stable code and message shown to the client.
-    fn parts(&self) -> (StatusCode, &'static str, String) {
+impl ErrorAnswer for ApiError {
+    type Body = ErrorBody;
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Core(e) => crate::status::of(e),
+            ApiError::Body(b) => match b {
+                BodyError::Syntax(_) | BodyError::Read(_) => StatusCode::BAD_REQUEST,
+                BodyError::Data(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                BodyError::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                BodyError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            },
+            ApiError::RouteNotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::Core(e) => render::core_retry_after(e),
+            ApiError::Overloaded => Some(1),
+            _ => None,
+        }
+    }
+
+    fn challenge(&self) -> Option<&'static str> {
+        matches!(
+            self,
+            ApiError::Core(CoreError::Unauthenticated | CoreError::InvalidCredentials)
+        )
+        .then_some("Bearer")
+    }
+
+    fn message(&self) -> String {
         match self {
             ApiError::Core(e) => {
-                let status = crate::status::of(e);
-                let message = if status.is_server_error() {
-                    // Details of internal failures go to the log, not to the client.
-                    tracing::error!(error = %e, "request failed");
-                    if status == StatusCode::SERVICE_UNAVAILABLE {
-                        "the store is unavailable; retry shortly".to_string()
-                    } else {
-                        "internal error".to_string()
-                    }
-                } else {
-                    e.to_string()
-                };
-                (status, e.code(), message)
+                render::server_failure(e, "native").unwrap_or_else(|| e.to_string())
             }
-            ApiError::Body(b) => match b {
-                BodyError::Syntax(_) | BodyError::Read(_) => {
-                    (StatusCode::BAD_REQUEST, "bad_request", b.to_string())
-                }
-                BodyError::Data(_) => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_value",
-                    b.to_string(),
-                ),
-                BodyError::ContentType => (
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    b.to_string(),
-                ),
-                BodyError::TooLarge => (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    b.to_string(),
-                ),
+            ApiError::Body(b) => b.to_string(),
+            ApiError::RouteNotFound => "no such endpoint".to_string(),
+            ApiError::MethodNotAllowed => "method not allowed on this endpoint".to_string(),
+            ApiError::Overloaded => render::OVERLOADED.to_string(),
+        }
+    }
+
+    fn body(&self, message: String) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_string(),
+                message,
             },
-            ApiError::RouteNotFound => (
-                StatusCode::NOT_FOUND,
-                "route_not_found",
-                "no such endpoint".to_string(),
-            ),
-            ApiError::MethodNotAllowed => (
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "method not allowed on this endpoint".to_string(),
-            ),
+        }
+    }
+}
+
+impl ApiError {
+    /// The stable code of the body (docs/errors.md).
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::Core(e) => e.code(),
+            ApiError::Body(b) => match b {
+                BodyError::Syntax(_) | BodyError::Read(_) => "bad_request",
+                BodyError::Data(_) => "invalid_value",
+                BodyError::ContentType => "unsupported_media_type",
+                BodyError::TooLarge => "payload_too_large",
+            },
+            ApiError::RouteNotFound => "route_not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Overloaded => "overloaded",
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, code, message) = self.parts();
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: code.to_string(),
-                message,
-            },
-        };
-        let mut resp = (status, Json(body)).into_response();
-        let h = resp.headers_mut();
-        match &self {
-            ApiError::Core(CoreError::Unauthenticated | CoreError::InvalidCredentials) => {
-                h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            }
-            ApiError::Core(CoreError::RateLimited { retry_after_secs }) => {
-                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                    h.insert(header::RETRY_AFTER, v);
-                }
-            }
-            ApiError::Core(CoreError::Store(StoreError::Unavailable(_))) => {
-                h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            }
-            _ => {}
-        }
-        resp
+        render::respond(&self)
     }
 }
 

@@ -5,7 +5,8 @@
 //! so even the framework's own rejections (unknown route, wrong method, 413, 415) come here.
 
 use crate::extract::BodyError;
-use axum::http::{header, HeaderValue, StatusCode};
+use crate::render::{self, ErrorAnswer};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use sessiond_core::{CoreError, StoreError};
@@ -26,6 +27,9 @@ pub enum QumuloError {
     RouteNotFound(String),
     #[error("method not allowed on this endpoint")]
     MethodNotAllowed,
+    /// Shed by the global in-flight limit (`crate::overload`).
+    #[error("{}", render::OVERLOADED)]
+    Overloaded,
 }
 
 impl From<StoreError> for QumuloError {
@@ -35,7 +39,7 @@ impl From<StoreError> for QumuloError {
 }
 
 /// Qumulo's error body (seen in `qumulo.lib.request.RequestError`).
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct ErrorBody {
     pub module: &'static str,
     pub error_class: &'static str,
@@ -61,74 +65,69 @@ fn class_of(status: StatusCode) -> &'static str {
     }
 }
 
-impl QumuloError {
-    /// Status and description shown to the client.
-    fn parts(&self) -> (StatusCode, String) {
+impl ErrorAnswer for QumuloError {
+    type Body = ErrorBody;
+
+    fn status(&self) -> StatusCode {
         match self {
+            QumuloError::Core(e) => crate::status::of_without_422(e),
+            QumuloError::Body(b) => match b {
+                BodyError::Syntax(_) | BodyError::Read(_) | BodyError::Data(_) => {
+                    StatusCode::BAD_REQUEST
+                }
+                BodyError::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                BodyError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            },
+            QumuloError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            QumuloError::RouteNotFound(_) => StatusCode::NOT_FOUND,
+            QumuloError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            QumuloError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            QumuloError::Core(e) => render::core_retry_after(e),
+            QumuloError::Overloaded => Some(1),
+            _ => None,
+        }
+    }
+
+    fn challenge(&self) -> Option<&'static str> {
+        matches!(
+            self,
+            QumuloError::Core(CoreError::Unauthenticated | CoreError::InvalidCredentials)
+        )
+        .then_some("Bearer")
+    }
+
+    fn message(&self) -> String {
+        match self {
+            // qq shows this and the user knows what to do next.
+            QumuloError::Core(CoreError::Unauthenticated) => {
+                "Need to log in first to establish credentials.".to_string()
+            }
             QumuloError::Core(e) => {
-                let status = crate::status::of_without_422(e);
-                let description = match status {
-                    // Details of internal failures go to the log, not to the client.
-                    StatusCode::SERVICE_UNAVAILABLE => {
-                        tracing::error!(error = %e, "qumulo request failed");
-                        "the store is unavailable; retry shortly".to_string()
-                    }
-                    s if s.is_server_error() => {
-                        tracing::error!(error = %e, "qumulo request failed");
-                        "internal error".to_string()
-                    }
-                    StatusCode::UNAUTHORIZED if matches!(e, CoreError::Unauthenticated) => {
-                        // qq shows this and the user knows what to do next.
-                        "Need to log in first to establish credentials.".to_string()
-                    }
-                    _ => e.to_string(),
-                };
-                (status, description)
+                render::server_failure(e, "qumulo").unwrap_or_else(|| e.to_string())
             }
-            QumuloError::Body(b) => {
-                let status = match b {
-                    BodyError::Syntax(_) | BodyError::Read(_) | BodyError::Data(_) => {
-                        StatusCode::BAD_REQUEST
-                    }
-                    BodyError::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    BodyError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-                };
-                (status, b.to_string())
-            }
-            QumuloError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
-            QumuloError::RouteNotFound(m) => (StatusCode::NOT_FOUND, m.clone()),
-            QumuloError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, self.to_string()),
+            _ => self.to_string(),
+        }
+    }
+
+    fn body(&self, description: String) -> ErrorBody {
+        ErrorBody {
+            module: MODULE,
+            error_class: class_of(self.status()),
+            description,
+            stack: Vec::new(),
+            user_visible: true,
         }
     }
 }
 
 impl IntoResponse for QumuloError {
     fn into_response(self) -> Response {
-        let (status, description) = self.parts();
-        let body = ErrorBody {
-            module: MODULE,
-            error_class: class_of(status),
-            description,
-            stack: Vec::new(),
-            user_visible: true,
-        };
-        let mut resp = (status, axum::Json(body)).into_response();
-        let h = resp.headers_mut();
-        match &self {
-            QumuloError::Core(CoreError::Unauthenticated | CoreError::InvalidCredentials) => {
-                h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            }
-            QumuloError::Core(CoreError::RateLimited { retry_after_secs }) => {
-                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                    h.insert(header::RETRY_AFTER, v);
-                }
-            }
-            QumuloError::Core(CoreError::Store(StoreError::Unavailable(_))) => {
-                h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            }
-            _ => {}
-        }
-        resp
+        render::respond(&self)
     }
 }
 
@@ -157,10 +156,10 @@ mod tests {
     #[test]
     fn invalid_values_are_400_as_qumulo_has_no_422() {
         let e = QumuloError::Core(CoreError::invalid("limit", "x"));
-        assert_eq!(e.parts().0, StatusCode::BAD_REQUEST);
+        assert_eq!(e.status(), StatusCode::BAD_REQUEST);
         let e = QumuloError::Body(BodyError::Data("x".into()));
-        assert_eq!(e.parts().0, StatusCode::BAD_REQUEST);
+        assert_eq!(e.status(), StatusCode::BAD_REQUEST);
         let e = QumuloError::Body(BodyError::TooLarge);
-        assert_eq!(class_of(e.parts().0), "http_request_entity_too_large");
+        assert_eq!(class_of(e.status()), "http_request_entity_too_large");
     }
 }

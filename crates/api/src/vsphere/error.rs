@@ -7,14 +7,15 @@
 //! `SessionManager_TerminateSession` "500: NotFound, InvalidArgument"; vCenter 8.0.3 observed
 //! answering `NotAuthenticated`/`InvalidLogin`/`NoPermission` and `InvalidArgument` with 500).
 //! Only the HTTP layer's own refusals keep their status: unknown route 404, wrong method 405,
-//! body too large 413, wrong content type 415, store unavailable 503.
+//! body too large 413, wrong content type 415, store unavailable or server overloaded 503.
 
 use super::dto::MoRef;
 use crate::extract::BodyError;
-use axum::http::{header, HeaderValue, StatusCode};
+use crate::render::{self, ErrorAnswer};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
-use sessiond_core::{CoreError, StoreError};
+use sessiond_core::CoreError;
 
 /// How much of a client-supplied value a fault message echoes back.
 const ECHO_LIMIT: usize = 128;
@@ -89,16 +90,17 @@ impl Fault {
         }
     }
 
-    pub fn not_found(id: &str) -> Self {
-        Fault::NotFound {
-            session_id: Some(id.to_string()),
+    /// Shed by the global in-flight limit (`crate::overload`).
+    pub fn overloaded() -> Self {
+        Fault::SystemError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            reason: render::OVERLOADED.into(),
         }
     }
 
-    fn status(&self) -> StatusCode {
-        match self {
-            Fault::InvalidRequest { status, .. } | Fault::SystemError { status, .. } => *status,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
+    pub fn not_found(id: &str) -> Self {
+        Fault::NotFound {
+            session_id: Some(id.to_string()),
         }
     }
 
@@ -118,26 +120,39 @@ impl Fault {
         }
     }
 
-    /// The fault object: `_typeName`, `faultMessage` (always present, possibly empty) and the
-    /// fault's own fields. `faultCause` is unset, and VI/JSON omits unset properties.
-    pub fn body(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("_typeName".into(), json!(self.type_name()));
-        let mut messages = Vec::new();
+    /// The key of the fault's one `LocalizableMessage`; `None` for faults that carry none.
+    fn message_key(&self) -> Option<&'static str> {
+        match self {
+            Fault::NotAuthenticated { .. } => Some("sessiond.vsphere.notAuthenticated"),
+            Fault::NoPermission { .. } => Some("sessiond.vsphere.noPermission"),
+            // Unknown user and wrong password answer alike; only a backoff adds a hint.
+            Fault::InvalidLogin {
+                retry_after_secs: Some(_),
+            } => Some("sessiond.vsphere.loginBackoff"),
+            Fault::NotFound {
+                session_id: Some(_),
+            } => Some("sessiond.vsphere.sessionNotFound"),
+            Fault::InvalidArgument { .. } => Some("sessiond.vsphere.invalidArgument"),
+            Fault::InvalidRequest { .. } | Fault::InvalidState { .. } => {
+                Some("sessiond.vsphere.invalidRequest")
+            }
+            Fault::InvalidLogin { .. }
+            | Fault::InvalidLocale
+            | Fault::NotFound { .. }
+            | Fault::ManagedObjectNotFound { .. }
+            | Fault::MethodNotFound { .. }
+            | Fault::SystemError { .. } => None,
+        }
+    }
+
+    /// The fault's own fields besides `_typeName` and `faultMessage`.
+    fn fields(&self, m: &mut Map<String, Value>) {
         match self {
             Fault::NotAuthenticated { object } => {
-                messages.push(message(
-                    "sessiond.vsphere.notAuthenticated",
-                    "The session is not authenticated.".into(),
-                ));
                 m.insert("object".into(), json!(object));
                 m.insert("privilegeId".into(), json!("System.View"));
             }
             Fault::NoPermission { object, privilege } => {
-                messages.push(message(
-                    "sessiond.vsphere.noPermission",
-                    format!("Permission to perform this operation was denied: {privilege}."),
-                ));
                 m.insert("object".into(), json!(object));
                 m.insert("privilegeId".into(), json!(privilege));
                 m.insert(
@@ -149,33 +164,8 @@ impl Fault {
                     }]),
                 );
             }
-            Fault::InvalidLogin { retry_after_secs } => {
-                // Unknown user and wrong password answer alike; only a backoff adds a hint.
-                if let Some(s) = retry_after_secs {
-                    messages.push(message(
-                        "sessiond.vsphere.loginBackoff",
-                        format!("Too many failed logins; retry in {s}s."),
-                    ));
-                }
-            }
-            Fault::InvalidLocale => {}
-            Fault::NotFound { session_id } => {
-                if let Some(id) = session_id {
-                    messages.push(message(
-                        "sessiond.vsphere.sessionNotFound",
-                        format!("Session {:?} is not a valid logged-on session.", echo(id)),
-                    ));
-                }
-            }
-            Fault::InvalidArgument {
-                property,
-                message: text,
-            } => {
-                messages.push(message("sessiond.vsphere.invalidArgument", text.clone()));
+            Fault::InvalidArgument { property, .. } => {
                 m.insert("invalidProperty".into(), json!(property));
-            }
-            Fault::InvalidRequest { message: text, .. } | Fault::InvalidState { message: text } => {
-                messages.push(message("sessiond.vsphere.invalidRequest", text.clone()));
             }
             Fault::ManagedObjectNotFound { obj } => {
                 m.insert("obj".into(), json!(obj));
@@ -187,57 +177,121 @@ impl Fault {
             Fault::SystemError { reason, .. } => {
                 m.insert("reason".into(), json!(reason));
             }
+            Fault::InvalidLogin { .. }
+            | Fault::InvalidLocale
+            | Fault::NotFound { .. }
+            | Fault::InvalidRequest { .. }
+            | Fault::InvalidState { .. } => {}
         }
+    }
+}
+
+impl ErrorAnswer for Fault {
+    /// The fault object: `_typeName`, `faultMessage` (always present, possibly empty) and the
+    /// fault's own fields. `faultCause` is unset, and VI/JSON omits unset properties.
+    type Body = Value;
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Fault::InvalidRequest { status, .. } | Fault::SystemError { status, .. } => *status,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Fault::InvalidLogin { retry_after_secs } => *retry_after_secs,
+            Fault::SystemError { status, .. } if *status == StatusCode::SERVICE_UNAVAILABLE => {
+                Some(1)
+            }
+            _ => None,
+        }
+    }
+
+    /// The text of the fault's `LocalizableMessage`; empty when it carries none.
+    fn message(&self) -> String {
+        match self {
+            Fault::NotAuthenticated { .. } => "The session is not authenticated.".into(),
+            Fault::NoPermission { privilege, .. } => {
+                format!("Permission to perform this operation was denied: {privilege}.")
+            }
+            Fault::InvalidLogin {
+                retry_after_secs: Some(s),
+            } => format!("Too many failed logins; retry in {s}s."),
+            Fault::NotFound {
+                session_id: Some(id),
+            } => format!("Session {:?} is not a valid logged-on session.", echo(id)),
+            Fault::InvalidArgument { message: text, .. }
+            | Fault::InvalidRequest { message: text, .. }
+            | Fault::InvalidState { message: text } => text.clone(),
+            _ => String::new(),
+        }
+    }
+
+    fn body(&self, text: String) -> Value {
+        let mut m = Map::new();
+        m.insert("_typeName".into(), json!(self.type_name()));
+        self.fields(&mut m);
+        let messages = match self.message_key() {
+            Some(key) => vec![message(key, text)],
+            None => Vec::new(),
+        };
         m.insert("faultMessage".into(), Value::Array(messages));
         Value::Object(m)
     }
 }
 
+/// vSphere's fault for a core error, by the class `api::status` gives it; the HTTP status
+/// stays vSphere's own (500 for every method fault, 503 for an unavailable store).
 impl From<CoreError> for Fault {
     fn from(e: CoreError) -> Self {
-        match e {
-            CoreError::Unauthenticated => Fault::not_authenticated(),
-            CoreError::InvalidCredentials => Fault::InvalidLogin {
+        // vSphere has no "ended" session: an ended one is not a valid logged-on session.
+        if let CoreError::SessionEnded(_) = e {
+            return Fault::NotFound { session_id: None };
+        }
+        match crate::status::of(&e) {
+            StatusCode::UNAUTHORIZED if matches!(e, CoreError::Unauthenticated) => {
+                Fault::not_authenticated()
+            }
+            StatusCode::UNAUTHORIZED => Fault::InvalidLogin {
                 retry_after_secs: None,
             },
-            CoreError::RateLimited { retry_after_secs } => Fault::InvalidLogin {
-                retry_after_secs: Some(retry_after_secs),
+            // A login refused by backoff: vSphere's lockout answers InvalidLogin too.
+            StatusCode::TOO_MANY_REQUESTS => Fault::InvalidLogin {
+                retry_after_secs: render::core_retry_after(&e),
             },
-            CoreError::Forbidden(p) => Fault::NoPermission {
+            StatusCode::FORBIDDEN => Fault::NoPermission {
                 object: MoRef::session_manager(),
-                privilege: p.as_str(),
+                privilege: match &e {
+                    CoreError::Forbidden(p) => p.as_str(),
+                    _ => "System.View",
+                },
             },
-            CoreError::NotFound(_)
-            | CoreError::SessionEnded(_)
-            | CoreError::Store(StoreError::NotFound) => Fault::NotFound { session_id: None },
-            CoreError::Invalid { field, message } => Fault::InvalidArgument {
-                property: field,
-                message: format!("invalid {field}: {message}"),
-            },
-            CoreError::BadRequest(message) => Fault::InvalidRequest {
-                status: StatusCode::INTERNAL_SERVER_ERROR,
-                message,
-            },
-            e @ (CoreError::Conflict(_)
-            | CoreError::ConfirmMismatch
-            | CoreError::Store(StoreError::Conflict(_))) => Fault::InvalidState {
+            StatusCode::NOT_FOUND => Fault::NotFound { session_id: None },
+            StatusCode::CONFLICT => Fault::InvalidState {
                 message: e.to_string(),
             },
-            CoreError::Store(StoreError::Unavailable(detail)) => {
-                tracing::error!(error = %detail, "vsphere request failed: store unavailable");
-                Fault::SystemError {
-                    status: StatusCode::SERVICE_UNAVAILABLE,
-                    reason: "the store is unavailable; retry shortly".into(),
-                }
-            }
-            e @ (CoreError::Store(StoreError::Internal(_)) | CoreError::Internal(_)) => {
-                // Details of internal failures go to the log, not to the client.
-                tracing::error!(error = %e, "vsphere request failed");
-                Fault::SystemError {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    reason: "internal error".into(),
-                }
-            }
+            StatusCode::UNPROCESSABLE_ENTITY => Fault::InvalidArgument {
+                property: match &e {
+                    CoreError::Invalid { field, .. } => field,
+                    _ => "",
+                },
+                message: e.to_string(),
+            },
+            // A request the method cannot use is a method fault, answered like every other.
+            StatusCode::BAD_REQUEST => Fault::InvalidRequest {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                message: e.to_string(),
+            },
+            status => Fault::SystemError {
+                status: if status == StatusCode::SERVICE_UNAVAILABLE {
+                    status
+                } else {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                },
+                reason: render::server_failure(&e, "vsphere")
+                    .unwrap_or_else(|| "internal error".into()),
+            },
         }
     }
 }
@@ -261,22 +315,7 @@ impl From<BodyError> for Fault {
 
 impl IntoResponse for Fault {
     fn into_response(self) -> Response {
-        let mut resp = (self.status(), axum::Json(self.body())).into_response();
-        let h = resp.headers_mut();
-        match &self {
-            Fault::InvalidLogin {
-                retry_after_secs: Some(s),
-            } => {
-                if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
-                    h.insert(header::RETRY_AFTER, v);
-                }
-            }
-            Fault::SystemError { status, .. } if *status == StatusCode::SERVICE_UNAVAILABLE => {
-                h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            }
-            _ => {}
-        }
-        resp
+        render::respond(&self)
     }
 }
 
@@ -285,23 +324,81 @@ pub type VimResult<T> = Result<T, Fault>;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sessiond_core::Privilege;
+    use sessiond_core::{Privilege, StoreError};
+
+    fn body_of(f: Fault) -> Value {
+        f.body(f.message())
+    }
 
     #[test]
     fn faults_carry_type_name_and_messages() {
-        let b = Fault::from(CoreError::Forbidden(Privilege::SessionsTerminate)).body();
+        let b = body_of(Fault::from(CoreError::Forbidden(
+            Privilege::SessionsTerminate,
+        )));
         assert_eq!(b["_typeName"], "NoPermission");
         assert_eq!(b["privilegeId"], "Sessions.TerminateSession");
         assert_eq!(b["object"]["type"], "SessionManager");
         assert!(b.get("faultCause").is_none());
-        let b = Fault::from(CoreError::InvalidCredentials).body();
+        let b = body_of(Fault::from(CoreError::InvalidCredentials));
         assert_eq!(b, json!({"_typeName": "InvalidLogin", "faultMessage": []}));
+    }
+
+    #[test]
+    fn core_errors_are_classified_through_api_status() {
+        let cases: Vec<(CoreError, &str, u16, Option<u64>)> = vec![
+            (CoreError::Unauthenticated, "NotAuthenticated", 500, None),
+            (CoreError::InvalidCredentials, "InvalidLogin", 500, None),
+            (
+                CoreError::RateLimited {
+                    retry_after_secs: 7,
+                },
+                "InvalidLogin",
+                500,
+                Some(7),
+            ),
+            (CoreError::NotFound("session"), "NotFound", 500, None),
+            (CoreError::SessionEnded("terminated"), "NotFound", 500, None),
+            (CoreError::ConfirmMismatch, "InvalidState", 500, None),
+            (
+                CoreError::invalid("locale", "x"),
+                "InvalidArgument",
+                500,
+                None,
+            ),
+            (
+                CoreError::BadRequest("x".into()),
+                "InvalidRequest",
+                500,
+                None,
+            ),
+            (
+                CoreError::Internal("secret".into()),
+                "SystemError",
+                500,
+                None,
+            ),
+            (
+                CoreError::Store(StoreError::Unavailable("down".into())),
+                "SystemError",
+                503,
+                Some(1),
+            ),
+        ];
+        for (e, type_name, status, retry) in cases {
+            let f = Fault::from(e);
+            assert_eq!(f.type_name(), type_name, "{f:?}");
+            assert_eq!(f.status().as_u16(), status, "{f:?}");
+            assert_eq!(f.retry_after(), retry, "{f:?}");
+            assert!(!body_of(f).to_string().contains("secret"));
+        }
+        let b = body_of(Fault::from(CoreError::invalid("locale", "x")));
+        assert_eq!(b["invalidProperty"], "locale");
     }
 
     #[test]
     fn echoed_ids_are_bounded() {
         let long = "x".repeat(10_000);
-        let b = Fault::not_found(&long).body();
+        let b = body_of(Fault::not_found(&long));
         let text = b["faultMessage"][0]["message"].as_str().unwrap_or("");
         assert!(text.len() < 300, "{text}");
     }

@@ -1,0 +1,93 @@
+//! Global load shedding: beyond `AppState::max_in_flight` requests in flight (one limit for
+//! the whole application, not per route), a request is refused at once with 503 and
+//! `Retry-After` rather than queued until every caller times out. The refusal is in the
+//! error format of the dialect whose prefix the path is under.
+
+use crate::{commvault, dds, native, qumulo, vsphere};
+use axum::error_handling::HandleErrorLayer;
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+
+/// The dialect that owns a path, by its prefix (see `crate::app`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dialect {
+    Native,
+    Qumulo,
+    Vsphere,
+    Dds,
+    Commvault,
+}
+
+/// `path` is `prefix` or under it (`/v1` covers `/v1/x`, not `/v10`).
+fn under(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+impl Dialect {
+    fn of_path(path: &str) -> Dialect {
+        if under(path, "/v1") {
+            Dialect::Qumulo
+        } else if under(path, "/sdk") {
+            Dialect::Vsphere
+        } else if under(path, "/v3") {
+            Dialect::Dds
+        } else if under(path, "/webconsole/api") || under(path, "/commandcenter/api") {
+            Dialect::Commvault
+        } else {
+            Dialect::Native
+        }
+    }
+}
+
+/// The 503 of a shed request. The only error the shedding stack yields is its overload.
+async fn refuse(method: Method, uri: Uri, headers: HeaderMap, _: tower::BoxError) -> Response {
+    // Shed requests never reach routing, so the metrics middleware does not see them.
+    metrics::counter!("sessiond_http_requests_total", "route" => "shed", "method" => method.to_string(), "status" => "503").increment(1);
+    match Dialect::of_path(uri.path()) {
+        Dialect::Native => native::ApiError::Overloaded.into_response(),
+        Dialect::Qumulo => qumulo::QumuloError::Overloaded.into_response(),
+        Dialect::Vsphere => vsphere::Fault::overloaded().into_response(),
+        Dialect::Dds => dds::DdsError::Overloaded.into_response(),
+        Dialect::Commvault => commvault::overloaded(&headers),
+    }
+}
+
+/// `routes` behind one in-flight limit. The layers wrap the router as a whole: `Router::layer`
+/// would give every route (and method) a limit of its own.
+pub fn shed_beyond(max_in_flight: usize, routes: Router) -> Router {
+    let service = tower::ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(refuse))
+        .load_shed()
+        .concurrency_limit(max_in_flight)
+        .service(routes);
+    Router::new().fallback_service(service)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dialects_by_prefix() {
+        let cases = [
+            ("/v1", Dialect::Qumulo),
+            ("/v1/smb/sessions/", Dialect::Qumulo),
+            ("/v10", Dialect::Native),
+            ("/api/v1/sessions", Dialect::Native),
+            ("/sdk", Dialect::Vsphere),
+            ("/sdk/vim25/8.0.2.0/x", Dialect::Vsphere),
+            ("/sdkx", Dialect::Native),
+            ("/v3/", Dialect::Dds),
+            ("/webconsole/api", Dialect::Commvault),
+            ("/commandcenter/api/Sessions", Dialect::Commvault),
+            ("/commandcenter/apis", Dialect::Native),
+            ("/", Dialect::Native),
+            ("/healthz", Dialect::Native),
+        ];
+        for (path, dialect) in cases {
+            assert_eq!(Dialect::of_path(path), dialect, "{path}");
+        }
+    }
+}

@@ -91,6 +91,25 @@ impl Node {
         }
     }
 
+    /// Sends a signal by name (`STOP`, `CONT`) with the system's `kill`: a stopped server
+    /// keeps its connections open and answers nothing, which is what a hung or partitioned
+    /// Redis looks like to a client.
+    pub(crate) fn signal(&self, sig: &str) {
+        let Some(c) = &self.child else {
+            panic!("redis-harness: port {} is not running", self.port)
+        };
+        let ok = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(c.id().to_string())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            ok,
+            "redis-harness: kill -{sig} failed for port {}",
+            self.port
+        );
+    }
+
     /// SIGKILL (no shutdown, no save): what a crash looks like. Reaps the child.
     pub(crate) fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {

@@ -39,6 +39,17 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}/0", self.node.port)
     }
 
+    /// SIGSTOP: the server hangs with its data and connections kept (a stalled or
+    /// partitioned Redis); [`RedisServer::resume`] lets it go on where it was.
+    pub fn pause(&self) {
+        self.node.signal("STOP");
+    }
+
+    /// SIGCONT after [`RedisServer::pause`].
+    pub fn resume(&self) {
+        self.node.signal("CONT");
+    }
+
     /// SIGKILL the server (to test what clients do while Redis is down).
     pub fn kill(&mut self) {
         self.node.kill();

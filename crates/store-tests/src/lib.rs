@@ -11,6 +11,7 @@ pub mod filters;
 pub mod fixtures;
 pub mod paging;
 pub mod registry;
+pub mod replicas;
 pub mod writes;
 
 use sessiond_core::Store;
@@ -59,6 +60,8 @@ pub fn cases() -> Vec<Case> {
         case!(admin::access_keys_basics),
         case!(admin::access_keys_registry),
         case!(admin::login_failures_count),
+        case!(replicas::concurrent_sweeps_end_each_once),
+        case!(replicas::touches_reach_other_replicas_when_flushed),
     ]
 }
 

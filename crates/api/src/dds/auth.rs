@@ -166,8 +166,10 @@ impl FromRequest<AppState> for DdsRequest {
         let caller = caller(st, &view).await?;
         // Vendor dialects never cross tenants: the project is the caller's own tenant, and any
         // other, existing or not, gets the same answer.
-        if st.registry.tenant_name(caller.tenant_id).await? != project_id {
-            return Err(DdsError::ProjectMismatch);
+        match st.registry.own_tenant_named(&caller, &project_id).await {
+            Ok(_) => {}
+            Err(sessiond_core::CoreError::NotFound(_)) => return Err(DdsError::ProjectMismatch),
+            Err(e) => return Err(e.into()),
         }
         Ok(DdsRequest {
             caller,

@@ -155,6 +155,15 @@ impl Registry {
         }
     }
 
+    /// Checks that `name` is the caller's own tenant (a vendor dialect's project or
+    /// account); any other, existing or not, is the same `NotFound`.
+    pub async fn own_tenant_named(&self, caller: &Caller, name: &str) -> CoreResult<Tenant> {
+        match self.store.tenant_by_id(caller.tenant_id).await? {
+            Some(t) if t.name == name => Ok(t),
+            _ => Err(CoreError::NotFound("tenant")),
+        }
+    }
+
     pub async fn tenant_name(&self, id: TenantId) -> CoreResult<String> {
         Ok(self
             .store

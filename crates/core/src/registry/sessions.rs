@@ -242,6 +242,22 @@ impl Registry {
         Ok(s)
     }
 
+    /// One session, live or tombstone, as a vendor dialect sees it: outside `scope` (another
+    /// tenant, another service…) it does not exist, whatever the caller's role.
+    pub async fn get_scoped(
+        &self,
+        caller: &Caller,
+        id: &SessionId,
+        scope: &super::EndScope,
+    ) -> CoreResult<Session> {
+        let s = self.get(caller, id).await?;
+        if scope.admits(&s) {
+            Ok(s)
+        } else {
+            Err(CoreError::NotFound("session"))
+        }
+    }
+
     /// A keyset page of sessions matching the filters.
     pub async fn list(&self, caller: &Caller, p: &ListRequest) -> CoreResult<Page> {
         caller.require(Privilege::SessionsRead)?;

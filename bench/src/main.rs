@@ -172,6 +172,29 @@ fn rss_mb(pid: u32) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+/// The three bulk ends, each on its own slice of the loaded sessions: how many each ended and
+/// how long it took.
+struct Ends {
+    n_ids: usize,
+    ids_time: Duration,
+    n_q: usize,
+    q_time: Duration,
+    n_f: usize,
+    f_time: Duration,
+}
+
+/// Everything the run measured, for [`report`].
+struct Figures {
+    validate: f64,
+    healthz: f64,
+    reg_rate: f64,
+    /// List latencies, sorted.
+    lat: Vec<Duration>,
+    ends: Ends,
+    rss: Option<f64>,
+    ready: Duration,
+}
+
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let args = Args::parse();
@@ -212,9 +235,38 @@ async fn main() -> Result<(), String> {
         ],
     )?;
 
-    // List latency: one page of 100 by identity, sequential requests, client-side timing.
-    let mut lat = Vec::with_capacity(args.list_requests);
-    for i in 0..args.list_requests {
+    let lat = list_latencies(&http, &base, &admin, args.list_requests).await?;
+    let rss = rss_mb(server.0.id());
+    let ends = bulk_ends(&http, &base, &admin, &tokens).await?;
+    drop(server);
+    let (server, _, ready) = start(&args.server, dir.path())?;
+    drop(server);
+
+    report(
+        &args,
+        &Figures {
+            validate,
+            healthz,
+            reg_rate,
+            lat,
+            ends,
+            rss,
+            ready,
+        },
+    );
+    Ok(())
+}
+
+/// List latency: one page of 100 by identity, sequential requests, client-side timing.
+/// Returns the latencies sorted.
+async fn list_latencies(
+    http: &reqwest::Client,
+    base: &str,
+    admin: &str,
+    requests: usize,
+) -> Res<Vec<Duration>> {
+    let mut lat = Vec::with_capacity(requests);
+    for i in 0..requests {
         let url = format!(
             "{base}/api/v1/sessions?identity=ad:user{}&limit=100",
             i % 5000
@@ -222,7 +274,7 @@ async fn main() -> Result<(), String> {
         let t0 = Instant::now();
         let r = http
             .get(&url)
-            .bearer_auth(&admin)
+            .bearer_auth(admin)
             .send()
             .await
             .map_err(|e| e.to_string())?;
@@ -234,9 +286,18 @@ async fn main() -> Result<(), String> {
         }
     }
     lat.sort();
-    let rss = rss_mb(server.0.id());
+    Ok(lat)
+}
 
-    // Bulk ends, each on its own slice of the loaded sessions (ids are the tokens' prefixes).
+/// Bulk ends, each on its own slice of the loaded sessions (ids are the tokens' prefixes):
+/// up to 10,000 by ids in one request, half of the rest closed as qq does it, and everything
+/// still live by filter.
+async fn bulk_ends(
+    http: &reqwest::Client,
+    base: &str,
+    admin: &str,
+    tokens: &[String],
+) -> Res<Ends> {
     let ids: Vec<String> = tokens
         .iter()
         .filter_map(|t| t.split('.').next().map(str::to_string))
@@ -244,9 +305,9 @@ async fn main() -> Result<(), String> {
     let n_ids = ids.len().min(10_000);
     let t0 = Instant::now();
     let v = post(
-        &http,
+        http,
         &format!("{base}/api/v1/sessions/terminate"),
-        Some(&admin),
+        Some(admin),
         json!({"ids": ids[..n_ids]}),
     )
     .await?;
@@ -264,9 +325,9 @@ async fn main() -> Result<(), String> {
     for chunk in rest[..n_q].chunks(100) {
         let body: Vec<Value> = chunk.iter().map(|id| json!({"location": id})).collect();
         let v = post(
-            &http,
+            http,
             &format!("{base}/v1/smb/sessions/close"),
-            Some(&admin),
+            Some(admin),
             Value::Array(body),
         )
         .await?;
@@ -281,9 +342,9 @@ async fn main() -> Result<(), String> {
     let n_f = rest.len() - n_q;
     let t0 = Instant::now();
     let v = post(
-        &http,
+        http,
         &format!("{base}/api/v1/sessions/terminate"),
-        Some(&admin),
+        Some(admin),
         json!({"filter": {"service": "smb"}}),
     )
     .await?;
@@ -294,10 +355,35 @@ async fn main() -> Result<(), String> {
             v["terminated"]
         ));
     }
-    drop(server);
-    let (server, _, ready) = start(&args.server, dir.path())?;
-    drop(server);
+    Ok(Ends {
+        n_ids,
+        ids_time,
+        n_q,
+        q_time,
+        n_f,
+        f_time,
+    })
+}
 
+/// Prints each figure beside its anchor.
+fn report(args: &Args, fig: &Figures) {
+    let Figures {
+        validate,
+        healthz,
+        reg_rate,
+        lat,
+        ends,
+        rss,
+        ready,
+    } = fig;
+    let Ends {
+        n_ids,
+        ids_time,
+        n_q,
+        q_time,
+        n_f,
+        f_time,
+    } = ends;
     println!();
     println!(
         "sessiond bench — {} live sessions, SQLite, plain HTTP on loopback, wrk -t2 -c{} -d{}s",
@@ -321,14 +407,14 @@ async fn main() -> Result<(), String> {
     println!(
         "{:<44} {:>11.2} ms {:>14} {:>8}",
         "list page of 100 by identity, p50",
-        percentile(&lat, 0.50).as_secs_f64() * 1e3,
+        percentile(lat, 0.50).as_secs_f64() * 1e3,
         "-",
         "-"
     );
     println!(
         "{:<44} {:>11.2} ms {:>14} {:>8}",
         "list page of 100 by identity, p99",
-        percentile(&lat, 0.99).as_secs_f64() * 1e3,
+        percentile(lat, 0.99).as_secs_f64() * 1e3,
         "-",
         "-"
     );
@@ -336,21 +422,21 @@ async fn main() -> Result<(), String> {
     println!(
         "{:<44} {:>11.0} ms {:>14} {:>8}",
         format!("terminate {n_ids} ids (one request, durable)"),
-        ms(ids_time),
+        ms(*ids_time),
         "-",
         "-"
     );
     println!(
         "{:<44} {:>11.0} ms {:>14} {:>8}",
         format!("qumulo close {n_q} in batches of 100"),
-        ms(q_time),
+        ms(*q_time),
         "-",
         "-"
     );
     println!(
         "{:<44} {:>11.0} ms {:>14} {:>8}",
         format!("terminate {n_f} by filter"),
-        ms(f_time),
+        ms(*f_time),
         "-",
         "-"
     );
@@ -367,5 +453,4 @@ async fn main() -> Result<(), String> {
         "-",
         "-"
     );
-    Ok(())
 }

@@ -95,29 +95,7 @@ fn conditions(f: &SessionFilter) -> Vec<(Key, Cond)> {
         c.push((Key::Node, Cond::new("s.node_id = ?", vec![text(v)])));
     }
     if let Some(q) = &f.identity {
-        let cond = match q {
-            IdentityQuery::Name {
-                domain: None,
-                folded,
-            } => Cond::new("s.user_name_folded = ?", vec![text(folded)]),
-            IdentityQuery::Name {
-                domain: Some(d),
-                folded,
-            } => Cond::new(
-                "s.user_name_folded = ? AND s.user_domain = ?",
-                vec![text(folded), text(d.as_str())],
-            ),
-            IdentityQuery::Sid(sid) => Cond::new(
-                "s.user_sid_upper = ?",
-                vec![Value::Text(sid.to_ascii_uppercase())],
-            ),
-            IdentityQuery::Uid(n) => Cond::new("s.user_uid = ?", vec![Value::Integer((*n).into())]),
-            IdentityQuery::Gid(n) => Cond::new("s.user_gid = ?", vec![Value::Integer((*n).into())]),
-            IdentityQuery::AuthId(n) => {
-                Cond::new("s.user_auth_id = ?", vec![Value::Integer(u64_bits(*n))])
-            }
-        };
-        c.push((Key::Identity, cond));
+        c.push((Key::Identity, identity_cond(q)));
     }
     if let Some(o) = &f.originator {
         c.push((Key::Originator, originator_cond(o)));
@@ -132,23 +110,8 @@ fn conditions(f: &SessionFilter) -> Vec<(Key, Cond)> {
             ),
         ));
     }
-    match (f.last_active_before, f.last_active_after) {
-        (Some(b), Some(a)) => c.push((
-            Key::LastActive,
-            Cond::new(
-                "s.last_active_at < ? AND s.last_active_at > ?",
-                vec![Value::Integer(b.nanos()), Value::Integer(a.nanos())],
-            ),
-        )),
-        (Some(b), None) => c.push((
-            Key::LastActive,
-            Cond::new("s.last_active_at < ?", vec![Value::Integer(b.nanos())]),
-        )),
-        (None, Some(a)) => c.push((
-            Key::LastActive,
-            Cond::new("s.last_active_at > ?", vec![Value::Integer(a.nanos())]),
-        )),
-        (None, None) => {}
+    if let Some(cond) = last_active_cond(f) {
+        c.push((Key::LastActive, cond));
     }
     if let Some(t) = f.opened_before {
         c.push((
@@ -173,6 +136,52 @@ fn conditions(f: &SessionFilter) -> Vec<(Key, Cond)> {
     }
     operation_conditions(f, &mut c);
     c
+}
+
+/// A name (any domain or one), a SID (upper-cased, as stored), or a numeric id.
+fn identity_cond(q: &IdentityQuery) -> Cond {
+    match q {
+        IdentityQuery::Name {
+            domain: None,
+            folded,
+        } => Cond::new("s.user_name_folded = ?", vec![text(folded)]),
+        IdentityQuery::Name {
+            domain: Some(d),
+            folded,
+        } => Cond::new(
+            "s.user_name_folded = ? AND s.user_domain = ?",
+            vec![text(folded), text(d.as_str())],
+        ),
+        IdentityQuery::Sid(sid) => Cond::new(
+            "s.user_sid_upper = ?",
+            vec![Value::Text(sid.to_ascii_uppercase())],
+        ),
+        IdentityQuery::Uid(n) => Cond::new("s.user_uid = ?", vec![Value::Integer((*n).into())]),
+        IdentityQuery::Gid(n) => Cond::new("s.user_gid = ?", vec![Value::Integer((*n).into())]),
+        IdentityQuery::AuthId(n) => {
+            Cond::new("s.user_auth_id = ?", vec![Value::Integer(u64_bits(*n))])
+        }
+    }
+}
+
+/// The last-activity bounds, both strict, as one condition: `narrow_range` probes the
+/// last-activity index with both.
+fn last_active_cond(f: &SessionFilter) -> Option<Cond> {
+    match (f.last_active_before, f.last_active_after) {
+        (Some(b), Some(a)) => Some(Cond::new(
+            "s.last_active_at < ? AND s.last_active_at > ?",
+            vec![Value::Integer(b.nanos()), Value::Integer(a.nanos())],
+        )),
+        (Some(b), None) => Some(Cond::new(
+            "s.last_active_at < ?",
+            vec![Value::Integer(b.nanos())],
+        )),
+        (None, Some(a)) => Some(Cond::new(
+            "s.last_active_at > ?",
+            vec![Value::Integer(a.nanos())],
+        )),
+        (None, None) => None,
+    }
 }
 
 /// Whether `f` only matches sessions with an operation in progress: `has_activity = true`,

@@ -104,16 +104,7 @@ pub(crate) async fn principals(ctx: &Ctx, cmd: PrincipalsCmd) -> Result<(), CliE
             if as_json {
                 return json(&list);
             }
-            let mut t = Table::new(["NAME", "TENANT", "ROLE", "DISABLED"]);
-            for p in &list {
-                t.push([
-                    p.name.clone(),
-                    p.tenant.clone(),
-                    p.role.as_str().to_owned(),
-                    yes_no(p.disabled).to_owned(),
-                ]);
-            }
-            out(&t.render())
+            out(&principals_table(&list))
         }
         PrincipalsCmd::Create {
             name,
@@ -216,6 +207,19 @@ pub(crate) async fn tenants(ctx: &Ctx, cmd: TenantsCmd) -> Result<(), CliError> 
             ))
         }
     }
+}
+
+fn principals_table(list: &[PrincipalView]) -> String {
+    let mut t = Table::new(["NAME", "TENANT", "ROLE", "DISABLED"]);
+    for p in list {
+        t.push([
+            p.name.clone(),
+            p.tenant.clone(),
+            p.role.as_str().to_owned(),
+            yes_no(p.disabled).to_owned(),
+        ]);
+    }
+    t.render()
 }
 
 fn principal_details(p: &PrincipalView) -> String {

@@ -2,6 +2,9 @@
 //! API, and prints each figure beside an anchor measured in the same run (DESIGN.md §7).
 //! Figures are printed, never asserted: this is not a test.
 
+mod backends;
+
+use backends::Backend;
 use clap::Parser;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
@@ -27,6 +30,13 @@ struct Args {
     /// The server binary (a release build)
     #[arg(long, default_value = "target/release/sessiond")]
     server: PathBuf,
+    /// Stores to measure in this run, in order: sqlite, redis (standalone), cluster (three
+    /// primaries with a replica each), all started on loopback for the run
+    #[arg(long, value_delimiter = ',', default_value = "sqlite,redis,cluster")]
+    stores: Vec<String>,
+    /// GET requests of the redis-benchmark anchor
+    #[arg(long, default_value_t = 400_000)]
+    redis_requests: u32,
 }
 
 struct Server(Child);
@@ -40,7 +50,11 @@ impl Drop for Server {
 
 type Res<T> = Result<T, String>;
 
-fn start(bin: &PathBuf, data: &std::path::Path) -> Res<(Server, String, Duration)> {
+fn start(
+    bin: &PathBuf,
+    data: &std::path::Path,
+    extra: &[String],
+) -> Res<(Server, String, Duration)> {
     let t0 = Instant::now();
     let mut child = Command::new(bin)
         .args([
@@ -51,6 +65,7 @@ fn start(bin: &PathBuf, data: &std::path::Path) -> Res<(Server, String, Duration
             "--data-dir",
         ])
         .arg(data)
+        .args(extra)
         .env("SESSIOND_ADMIN_PASSWORD", "bench-password")
         .env("SESSIOND_LOG", "warn")
         .stdout(Stdio::piped())
@@ -193,13 +208,46 @@ struct Figures {
     ends: Ends,
     rss: Option<f64>,
     ready: Duration,
+    /// redis-benchmark GET on the same Redis, with the same number of connections.
+    redis_get: Option<f64>,
+    /// Redis bytes and keys per live session (primaries only; replicas hold a copy each).
+    redis_per_session: Option<(f64, f64)>,
 }
 
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let args = Args::parse();
+    let mut all = Vec::new();
+    for name in &args.stores {
+        let mut backend = Backend::start(name)?;
+        let fig = measure(&args, &mut backend).await?;
+        report(&args, backend.label(), &fig);
+        all.push((backend.label(), fig));
+        drop(backend);
+    }
+    summary(&args, &all);
+    Ok(())
+}
+
+/// One full run on one store: load, validate vs /healthz (and vs redis-benchmark GET on
+/// Redis), list latencies, bulk ends, restart to ready.
+async fn measure(args: &Args, backend: &mut Backend) -> Res<Figures> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let (server, base, _) = start(&args.server, dir.path())?;
+    let key_file = dir.path().join("keys.toml");
+    let keygen = Command::new(&args.server)
+        .args(["admin", "keygen", "--out"])
+        .arg(&key_file)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !keygen.status.success() {
+        return Err(format!(
+            "keygen: {}",
+            String::from_utf8_lossy(&keygen.stderr)
+        ));
+    }
+    let extra = backend.serve_args(&key_file);
+    let data = dir.path().join("data");
+    let (server, base, _) = start(&args.server, &data, &extra)?;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()
@@ -213,48 +261,55 @@ async fn main() -> Result<(), String> {
     .await?;
     let admin = admin["token"].as_str().ok_or("no token")?.to_string();
 
+    let mem_before = backend.memory();
     println!(
-        "loading {} sessions through POST /api/v1/sessions …",
+        "[{}] loading {} sessions through POST /api/v1/sessions …",
+        backend.label(),
         args.sessions
     );
     let (tokens, reg_rate) = load(&http, &base, &admin, args.sessions, 32).await?;
+    let redis_per_session = match (mem_before, backend.memory()) {
+        (Some((b0, k0)), Some((b1, k1))) => Some((
+            b1.saturating_sub(b0) as f64 / args.sessions as f64,
+            k1.saturating_sub(k0) as f64 / args.sessions as f64,
+        )),
+        _ => None,
+    };
     let tok_file = dir.path().join("tokens.txt");
     std::fs::File::create(&tok_file)
         .and_then(|mut f| f.write_all(tokens.join("\n").as_bytes()))
         .map_err(|e| e.to_string())?;
 
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/validate.lua");
-    let healthz = wrk(&format!("{base}/healthz"), None, &args, &[])?;
+    let healthz = wrk(&format!("{base}/healthz"), None, args, &[])?;
     let validate = wrk(
         &base,
         Some(script),
-        &args,
+        args,
         &[
             ("BENCH_TOKENS", tok_file.to_str().ok_or("path")?),
             ("BENCH_AUTH", &admin),
         ],
     )?;
+    let redis_get = backend.redis_get_anchor(args.connections, args.redis_requests);
 
     let lat = list_latencies(&http, &base, &admin, args.list_requests).await?;
     let rss = rss_mb(server.0.id());
     let ends = bulk_ends(&http, &base, &admin, &tokens).await?;
     drop(server);
-    let (server, _, ready) = start(&args.server, dir.path())?;
+    let (server, _, ready) = start(&args.server, &data, &extra)?;
     drop(server);
-
-    report(
-        &args,
-        &Figures {
-            validate,
-            healthz,
-            reg_rate,
-            lat,
-            ends,
-            rss,
-            ready,
-        },
-    );
-    Ok(())
+    Ok(Figures {
+        validate,
+        healthz,
+        reg_rate,
+        lat,
+        ends,
+        rss,
+        ready,
+        redis_get,
+        redis_per_session,
+    })
 }
 
 /// List latency: one page of 100 by identity, sequential requests, client-side timing.
@@ -366,7 +421,7 @@ async fn bulk_ends(
 }
 
 /// Prints each figure beside its anchor.
-fn report(args: &Args, fig: &Figures) {
+fn report(args: &Args, store: &str, fig: &Figures) {
     let Figures {
         validate,
         healthz,
@@ -375,6 +430,8 @@ fn report(args: &Args, fig: &Figures) {
         ends,
         rss,
         ready,
+        redis_get,
+        redis_per_session,
     } = fig;
     let Ends {
         n_ids,
@@ -386,7 +443,7 @@ fn report(args: &Args, fig: &Figures) {
     } = ends;
     println!();
     println!(
-        "sessiond bench — {} live sessions, SQLite, plain HTTP on loopback, wrk -t2 -c{} -d{}s",
+        "sessiond bench — {} live sessions, store {store}, plain HTTP on loopback, wrk -t2 -c{} -d{}s",
         args.sessions, args.connections, args.seconds
     );
     println!(
@@ -400,6 +457,21 @@ fn report(args: &Args, fig: &Figures) {
         healthz,
         validate / healthz
     );
+    if let Some(get) = redis_get {
+        println!(
+            "{:<44} {:>12.0}/s {:>12.0}/s {:>8.2}",
+            "validate vs redis-benchmark GET (same Redis)",
+            validate,
+            get,
+            validate / get
+        );
+    }
+    if let Some((bytes, keys)) = redis_per_session {
+        println!(
+            "{:<44} {:>9.0} B/s {:>11.1} keys {:>8}",
+            "Redis memory per live session (primaries)", bytes, keys, "-"
+        );
+    }
     println!(
         "{:<44} {:>12.0}/s {:>14} {:>8}",
         "register (32 in flight, one client)", reg_rate, "-", "-"
@@ -453,4 +525,51 @@ fn report(args: &Args, fig: &Figures) {
         "-",
         "-"
     );
+}
+
+/// The stores side by side.
+fn summary(args: &Args, all: &[(&str, Figures)]) {
+    if all.len() < 2 {
+        return;
+    }
+    println!();
+    println!(
+        "summary — {} live sessions per store, same machine, same run",
+        args.sessions
+    );
+    print!("{:<36}", "figure");
+    for (name, _) in all {
+        print!(" {name:>16}");
+    }
+    println!();
+    let row = |label: &str, f: &dyn Fn(&Figures) -> String| {
+        print!("{label:<36}");
+        for (_, fig) in all {
+            print!(" {:>16}", f(fig));
+        }
+        println!();
+    };
+    let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
+    row("validate /s", &|f| format!("{:.0}", f.validate));
+    row("own /healthz /s", &|f| format!("{:.0}", f.healthz));
+    row("validate / healthz", &|f| {
+        format!("{:.2}", f.validate / f.healthz)
+    });
+    row("redis-benchmark GET /s", &|f| {
+        f.redis_get.map_or("-".into(), |g| format!("{g:.0}"))
+    });
+    row("list 100 by identity p50", &|f| ms(percentile(&f.lat, 0.5)));
+    row("list 100 by identity p99", &|f| {
+        ms(percentile(&f.lat, 0.99))
+    });
+    row("terminate ids (10k)", &|f| ms(f.ends.ids_time));
+    row("terminate by filter", &|f| ms(f.ends.f_time));
+    row("register /s", &|f| format!("{:.0}", f.reg_rate));
+    row("bytes per session in Redis", &|f| {
+        f.redis_per_session
+            .map_or("-".into(), |(b, _)| format!("{b:.0}"))
+    });
+    row("server RSS MB", &|f| {
+        f.rss.map_or("-".into(), |r| format!("{r:.0}"))
+    });
 }

@@ -30,11 +30,7 @@ fn sources(dir: &str) -> Vec<(String, String)> {
                     })
                     .collect::<Vec<_>>()
                     .join("\n");
-                let rel = p
-                    .strip_prefix(&root)
-                    .unwrap_or(&p)
-                    .display()
-                    .to_string();
+                let rel = p.strip_prefix(&root).unwrap_or(&p).display().to_string();
                 out.push((rel, code));
             }
         }

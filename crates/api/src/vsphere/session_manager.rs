@@ -125,8 +125,7 @@ pub async fn session_is_active(
         Err(CoreError::NotFound(_)) => return Ok(Json(false)),
         Err(e) => return Err(e.into()),
     };
-    let active = st.registry.is_live_now(&s)
-        && fold(&user_name(&s.user)) == fold(&body.user_name);
+    let active = st.registry.is_live_now(&s) && fold(&user_name(&s.user)) == fold(&body.user_name);
     Ok(Json(active))
 }
 

@@ -4,7 +4,7 @@
 //! (exact fields, the strict start bound, a node's `mongodb` sessions as DDS lists them).
 
 use crate::fixtures::{
-    at, end_info, ended, get, hash_of, ids_of, session, varied_activity, walk, Ids, Rng,
+    at, end_info, ended, get, hash_of, ids_of, place, session, varied_activity, walk, Ids, Rng,
     OP_NAMESPACES, OP_PIVOT, OP_PLAN_SUMMARIES, OP_TYPES, T0,
 };
 use sessiond_core::filter::{OriginatorFilter, SessionFilter, StateFilter, TenantScope};
@@ -171,6 +171,7 @@ pub(crate) async fn populate(store: &dyn Store, n: usize, seed: u64) -> Populati
         }
         s.idle_timeout = HumanDuration(Duration::new(rng.below(4000), rng.below(1000) as u32));
         s.absolute_timeout = HumanDuration(Duration::from_secs(rng.below(100_000)));
+        place(store, &ids, &mut s);
         store
             .insert_session(&s, &hash_of(&s.id), s.expires_at())
             .await

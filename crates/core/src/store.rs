@@ -99,13 +99,24 @@ pub struct LoginFailures {
 pub trait SessionStore: Send + Sync + 'static {
     /// Inserts a new live session. `expires_at` is its deadline (the sweeper's index).
     /// `Conflict` when a live session already has the same (tenant, service, node,
-    /// external_id); the check and the insert are one atomic step.
+    /// external_id); the check and the insert are one atomic step. An id that
+    /// [`SessionStore::accepts_id`] refuses for `s` is an error, never a second live holder.
     async fn insert_session(
         &self,
         s: &Session,
         token_hash: &TokenHash,
         expires_at: Option<Timestamp>,
     ) -> StoreResult<()>;
+
+    /// Whether `id` may be the id of `s` when it is inserted. A store that keeps a session's
+    /// uniqueness key in a place chosen by its contents (Redis: the shard of its external id)
+    /// may refuse an id that would put the session elsewhere; core then draws another (ids
+    /// stay time-ordered: they come from the same generator). Cheap and synchronous: core
+    /// calls it once per draw, and with S places expects about S draws.
+    fn accepts_id(&self, id: &SessionId, s: &Session) -> bool {
+        let _ = (id, s);
+        true
+    }
 
     async fn get_session(&self, id: &SessionId) -> StoreResult<Option<Session>>;
 

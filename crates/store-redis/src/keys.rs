@@ -12,8 +12,13 @@
 //! {P.N}:ended                       sorted set `<ended_at>:<id>` of tombstones (purge)
 //! {P.N}:tix                         hash id → "<tenant>|<index list>" of tombstones, so a
 //!                                   purge can clean the indexes of an expired key
-//! {P.M}:x:<tenant>:<svc>:<len>:<node>:<xid>  the live session holding an external id
+//! {P.N}:x:<tenant>:<svc>:<len>:<node>:<xid>  the id of the live session holding an
+//!                                   external id (`-:` when there is no node)
 //! ```
+//!
+//! A session with an external id lives in the shard of (tenant, service, node, external_id):
+//! `RedisStore::accepts_id` refuses other ids and core draws again, so the `x` key and the
+//! session share a slot and one script checks, inserts and (at the end) releases.
 //!
 //! Times are members, not scores: nanoseconds exceed f64's 53 bits, so they are written as
 //! 20 zero-padded digits of `ns + 2^63`, which sort as the numbers do.
@@ -74,8 +79,9 @@ impl Layout {
         format!("{}:ended", self.base(shard))
     }
 
-    /// The claim key of a live external id, in the shard the external id hashes to.
-    pub(crate) fn external(&self, s: &Session) -> Option<String> {
+    /// The shard and the `what` part of a session's external-id key, when it has one:
+    /// (tenant, service, node, external_id), hashed like an id.
+    fn external_parts(&self, s: &Session) -> Option<(u16, String)> {
         let xid = s.external_id.as_ref()?;
         // Lengths make the parts unambiguous whatever characters node and xid contain.
         let node = match &s.node_id {
@@ -84,6 +90,19 @@ impl Layout {
         };
         let what = format!("{}:{}:{}:{}", s.tenant_id, s.service, node, xid);
         let shard = (fnv1a32(what.as_bytes()) % u32::from(self.shards)) as u16;
+        Some((shard, what))
+    }
+
+    /// The shard a session must live in: that of its external id when it has one (so one
+    /// script checks uniqueness and inserts), else any.
+    pub(crate) fn external_shard(&self, s: &Session) -> Option<u16> {
+        self.external_parts(s).map(|(shard, _)| shard)
+    }
+
+    /// The key naming the live session that holds an external id, in the external id's
+    /// shard (which is also that session's shard).
+    pub(crate) fn external(&self, s: &Session) -> Option<String> {
+        let (shard, what) = self.external_parts(s)?;
         Some(format!("{}:x:{}", self.base(shard), what))
     }
 

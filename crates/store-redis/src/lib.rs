@@ -14,13 +14,14 @@
 //! merge by id (list.rs). Core's `SessionFilter::matches` decides every match: indexes only
 //! narrow the candidates.
 //!
-//! External ids: the session's shard is that of its id (core draws ids), and the uniqueness
-//! claim lives in the shard of the external id (external.rs): claimed first, then the
-//! session is inserted, then the claim is confirmed; see that module for the window.
+//! External ids: a session registered with one lives in the shard of (tenant, service, node,
+//! external_id). `accepts_id` refuses ids of other shards and core draws again (about S
+//! draws, ids stay time-ordered), so the key naming the external id's live holder shares the
+//! session's slot: the insert script checks and takes it, the end script frees it, each in
+//! one atomic step with no window between them.
 
 mod conn;
 mod directory;
-mod external;
 mod keys;
 mod list;
 mod options;
@@ -89,8 +90,7 @@ impl RedisStore {
         self.wait_n
     }
 
-    /// The shard (0..S) of a session id; a helper for tests and for callers that want to
-    /// place sessions (DESIGN.md: draw ids until one falls in the external id's shard).
+    /// The shard (0..S) of a session id (a helper for tests: raw keys are `{P.N}:s:<id>`).
     pub fn shard_of(&self, id: &sessiond_core::SessionId) -> u16 {
         self.layout.shard_of(id)
     }

@@ -7,7 +7,8 @@ use std::time::Duration;
 /// How a [`crate::RedisStore`] lays out and guards its data.
 #[derive(Clone, Debug)]
 pub struct RedisOptions {
-    /// Shards (hash tags) sessions are spread over; fixed for the life of a data set.
+    /// Shards (hash tags) sessions are spread over (1 to 1,024); fixed for the life of a
+    /// data set.
     pub shards: u16,
     /// How long a tombstone lives (its key TTL, counted from the end).
     pub retention: Duration,
@@ -35,6 +36,10 @@ impl Default for RedisOptions {
         }
     }
 }
+
+/// The most shards a store may have: a session with an external id must draw an id in its
+/// external id's shard (about S draws), and core gives up after 65,536 (DESIGN.md §6).
+pub(crate) const MAX_SHARDS: u16 = 1024;
 
 /// Where to connect.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,8 +89,10 @@ pub(crate) fn check(opts: &RedisOptions) -> StoreResult<()> {
             opts.prefix
         )));
     }
-    if opts.shards == 0 {
-        return Err(StoreError::Internal("shards must be at least 1".into()));
+    if opts.shards == 0 || opts.shards > MAX_SHARDS {
+        return Err(StoreError::Internal(format!(
+            "shards must be 1 to {MAX_SHARDS}"
+        )));
     }
     Ok(())
 }

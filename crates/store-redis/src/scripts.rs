@@ -11,8 +11,6 @@ pub(crate) struct Scripts {
     pub(crate) states: Script,
     pub(crate) set_deadline: Script,
     pub(crate) purge: Script,
-    pub(crate) claim: Script,
-    pub(crate) release: Script,
     pub(crate) dir: crate::directory::DirScripts,
 }
 
@@ -26,8 +24,6 @@ impl Scripts {
             states: Script::new(include_str!("lua/states.lua")),
             set_deadline: Script::new(include_str!("lua/set_deadline.lua")),
             purge: Script::new(include_str!("lua/purge.lua")),
-            claim: Script::new(include_str!("lua/claim.lua")),
-            release: Script::new(include_str!("lua/release.lua")),
             dir: crate::directory::DirScripts::new(),
         }
     }

@@ -1,5 +1,5 @@
 //! `SessionStore`: point reads, the per-session scripts (insert, update, touches, ends,
-//! deadlines) and purge. Lists are in list.rs, external-id claims in external.rs.
+//! deadlines) and purge. Lists are in list.rs.
 
 use crate::keys::{fixed_entries, mutable_entries, pad};
 use crate::record::{deadline_arg, decode, fixed_json, mutable_json};
@@ -54,8 +54,8 @@ impl RedisStore {
         Ok(out)
     }
 
-    /// Ends `ids` (compare-and-set), one script per shard, shards concurrently; then frees
-    /// the external-id claims of the ended sessions and WAITs on every shard written.
+    /// Ends `ids` (compare-and-set; each end frees its external id in the same script), one
+    /// script per shard, shards concurrently; then WAITs on every shard written.
     async fn end_now(&self, ids: &[SessionId], end: &EndInfo) -> StoreResult<Vec<EndOutcome>> {
         let groups = self.by_shard(ids);
         let ttl = self.opts.retention.as_secs().max(1);
@@ -76,7 +76,6 @@ impl RedisStore {
         }))
         .await?;
         let mut outcomes = vec![EndOutcome::NotFound; ids.len()];
-        let mut claims = Vec::new();
         let mut written = Vec::new();
         for (shard, pos, out) in results {
             if out.len() != pos.len() {
@@ -86,26 +85,14 @@ impl RedisStore {
                 outcomes[i] = match o.as_str() {
                     "N" => EndOutcome::NotFound,
                     "E" => EndOutcome::Ended,
-                    other => match other.strip_prefix("E|") {
-                        Some(claim) => {
-                            claims.push((claim.to_string(), ids[i].clone()));
-                            EndOutcome::Ended
-                        }
-                        None => EndOutcome::AlreadyEnded(
-                            SessionState::parse(other)
-                                .ok_or_else(|| internal(format!("bad state {other:?}")))?,
-                        ),
-                    },
+                    other => EndOutcome::AlreadyEnded(
+                        SessionState::parse(other)
+                            .ok_or_else(|| internal(format!("bad state {other:?}")))?,
+                    ),
                 };
                 if outcomes[i] == EndOutcome::Ended && written.last() != Some(&shard) {
                     written.push(shard);
                 }
-            }
-        }
-        for (claim, id) in &claims {
-            // Best effort: a claim left behind is taken over once its holder is seen ended.
-            if let Err(e) = self.release_claim(claim, id, true).await {
-                tracing::warn!(%id, error = %e, "could not free an external-id claim");
             }
         }
         try_join_all(written.iter().map(|&shard| {
@@ -168,13 +155,17 @@ impl SessionStore for RedisStore {
         if s.state != SessionState::Active {
             return Err(internal("insert_session takes live sessions only"));
         }
-        let claim = self.layout.external(s);
-        if let Some(c) = &claim {
-            self.claim(c, &s.id).await?;
+        // Core draws ids until this holds; an id that breaks it would put the external id's
+        // key and the session in different slots, and uniqueness could no longer be checked.
+        if !self.accepts_id(&s.id, s) {
+            return Err(internal("id not in the external id's shard"));
         }
         let shard = self.layout.shard_of(&s.id);
         let key = self.layout.session(&s.id);
         let mut inv = self.scripts.insert.key(&key);
+        if let Some(xk) = self.layout.external(s) {
+            inv.key(xk);
+        }
         inv.arg(self.layout.base(shard))
             .arg(s.id.as_str())
             .arg(s.tenant_id)
@@ -185,32 +176,28 @@ impl SessionStore for RedisStore {
             .arg(&token_hash[..])
             .arg(deadline_arg(expires_at))
             .arg(json_list(&fixed_entries(s))?)
-            .arg(json_list(&mutable_entries(s))?)
-            .arg(claim.as_deref().unwrap_or(""));
-        let r: StoreResult<String> = self.conn.script(self.t(), &inv).await;
-        let r = match r {
-            Ok(v) if v == "ok" => Ok(()),
-            Ok(_) => Err(StoreError::Conflict(format!("session id {} exists", s.id))),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = r {
-            if let Some(c) = &claim {
-                if let Err(e2) = self.release_claim(c, &s.id, true).await {
-                    tracing::warn!(id = %s.id, error = %e2, "could not free an external-id claim");
-                }
+            .arg(json_list(&mutable_entries(s))?);
+        let r: String = self.conn.script(self.t(), &inv).await?;
+        match r.as_str() {
+            "ok" => {}
+            "conflict" => {
+                return Err(StoreError::Conflict(
+                    "a live session already has this external_id".into(),
+                ))
             }
-            return Err(e);
+            _ => return Err(StoreError::Conflict(format!("session id {} exists", s.id))),
         }
+        // The external id's key is in the same slot: one WAIT covers both.
         self.conn
             .wait(self.tw(), &key, self.wait_n, self.opts.wait_timeout)
-            .await?;
-        if let Some(c) = &claim {
-            self.release_claim(c, &s.id, false).await?;
-            self.conn
-                .wait(self.tw(), c, self.wait_n, self.opts.wait_timeout)
-                .await?;
-        }
-        Ok(())
+            .await
+    }
+
+    /// A session with an external id must live in that id's shard (keys.rs).
+    fn accepts_id(&self, id: &SessionId, s: &Session) -> bool {
+        self.layout
+            .external_shard(s)
+            .is_none_or(|x| x == self.layout.shard_of(id))
     }
 
     async fn get_session(&self, id: &SessionId) -> StoreResult<Option<Session>> {

@@ -113,6 +113,22 @@ impl Ids {
     }
 }
 
+/// Redraws `s.id` from `ids` until the store accepts it for `s`
+/// (`SessionStore::accepts_id`), as core's creation path does: for cases that insert
+/// sessions with an external id directly. Ids stay time-ordered.
+pub fn place(store: &dyn Store, ids: &Ids, s: &mut Session) {
+    for _ in 0..1 << 16 {
+        if store.accepts_id(&s.id, s) {
+            return;
+        }
+        s.id = ids.next();
+    }
+    panic!(
+        "the store accepted none of 65,536 ids for {:?}",
+        s.external_id
+    );
+}
+
 /// A token hash derived from the id, so a round trip can be checked.
 pub fn hash_of(id: &SessionId) -> TokenHash {
     let mut h = [0u8; 32];

@@ -54,6 +54,7 @@ pub fn cases() -> Vec<Case> {
         case!(registry::terminate_bulk_by_filter),
         case!(registry::tenant_isolation),
         case!(registry::end_scopes),
+        case!(registry::register_external_id_races),
         case!(admin::tenants_basics),
         case!(admin::principals_basics),
         case!(admin::audit_basics),

@@ -1,8 +1,9 @@
 //! Cases driven through core's `Registry` over the store: timeouts with a manual clock,
-//! the three terminate modes, filter terminates with dry runs, confirm and limits, and tenant
-//! isolation between callers.
+//! the three terminate modes, filter terminates with dry runs, confirm and limits, tenant
+//! isolation between callers, and external-id uniqueness under concurrent registrations.
 
 use crate::fixtures::{ids_of, login, Env, Ids};
+use sessiond_core::filter::{SessionFilter, StateFilter};
 use sessiond_core::registry::{BulkItem, BulkTerminate, EndScope, ItemOutcome, ListRequest};
 use sessiond_core::rules::bulk::BulkMode;
 use sessiond_core::token::Token;
@@ -600,4 +601,77 @@ pub async fn end_scopes(store: Arc<dyn Store>) {
         .await
         .expect("terminate_ids");
     assert_eq!(out.items, vec![item(&raw[0], ItemOutcome::NotFound)]);
+}
+
+/// External-id uniqueness through the one creation path: of two concurrent registrations
+/// with the same (service, node, external_id) exactly one succeeds and the other is
+/// `Conflict`, leaving nothing behind; once the winner is terminated the external id can be
+/// registered again. Ids stay time-ordered whatever the store makes core redraw.
+pub async fn register_external_id_races(store: Arc<dyn Store>) {
+    let env = Env::new(store).await;
+    let (r, admin) = (&env.registry, &env.admin);
+    let req = || RegisterRequest {
+        service: "mongodb".into(),
+        node_id: Some("node-1".into()),
+        external_id: Some("conn-42".into()),
+        ..request("racer", Domain::Local)
+    };
+    let live = SessionFilter {
+        node_id: Some("node-1".into()),
+        external_id: Some("conn-42".into()),
+        ..SessionFilter::default()
+    };
+    let all = SessionFilter {
+        state: StateFilter::All,
+        ..live.clone()
+    };
+    let mut last: Option<sessiond_core::SessionId> = None;
+    for round in 0..4u64 {
+        let (a, b) = tokio::join!(r.register(admin, req()), r.register(admin, req()));
+        let winner = match (a, b) {
+            (Ok((s, _)), Err(CoreError::Conflict(_)))
+            | (Err(CoreError::Conflict(_)), Ok((s, _))) => s,
+            (a, b) => panic!(
+                "round {round}: want one success and one Conflict, got {:?} and {:?}",
+                a.map(|(s, _)| s.id),
+                b.map(|(s, _)| s.id)
+            ),
+        };
+        assert_eq!(winner.external_id.as_deref(), Some("conn-42"));
+        if let Some(prev) = &last {
+            assert!(winner.id > *prev, "ids must stay time-ordered");
+        }
+        let store = env.store();
+        assert_eq!(store.count_sessions(&live).await.expect("count"), 1);
+        assert_eq!(store.count_sessions(&all).await.expect("count"), round + 1);
+        // Another node is another key: not refused.
+        let (other, _) = register(
+            &env,
+            admin,
+            RegisterRequest {
+                node_id: Some(format!("node-other-{round}")),
+                ..req()
+            },
+        )
+        .await;
+        assert_eq!(other.external_id.as_deref(), Some("conn-42"));
+        // A third try while the winner lives is refused too.
+        match r.register(admin, req()).await {
+            Err(CoreError::Conflict(_)) => {}
+            other => panic!("round {round}: a live external id must conflict: {other:?}"),
+        }
+        r.terminate_one(
+            admin,
+            &winner.id,
+            Some("race over".into()),
+            EndScope::tenant(admin.scope()),
+        )
+        .await
+        .expect("terminate the winner");
+        assert_eq!(store.count_sessions(&live).await.expect("count"), 0);
+        last = Some(winner.id);
+    }
+    // Free again after the last end.
+    let (s, _) = register(&env, admin, req()).await;
+    assert_eq!(state(&env, &s.id).await, SessionState::Active);
 }

@@ -2,7 +2,9 @@
 //! tombstones that never come back, external-id uniqueness, touches, updates of live
 //! sessions, and the sweeper's primitives (deadlines and purging).
 
-use crate::fixtures::{at, end_info, ended, get, hash_of, insert, session, state_of, Ids, T0};
+use crate::fixtures::{
+    at, end_info, ended, get, hash_of, insert, place, session, state_of, Ids, T0,
+};
 use sessiond_core::filter::{SessionFilter, StateFilter, TenantScope};
 use sessiond_core::store::{EndOutcome, Touch};
 use sessiond_core::{
@@ -102,6 +104,7 @@ pub async fn tombstones_never_revive(store: Arc<dyn Store>) {
     let mut s = session(ids.next(), 1, T0);
     s.external_id = Some("x-1".into());
     s.share_names = vec!["home".into()];
+    place(store, &ids, &mut s);
     insert(store, &s).await;
     let first = end_info(SessionState::Closed, at(10), "owner");
     let b = store
@@ -184,6 +187,7 @@ pub async fn external_id_unique_while_live(store: Arc<dyn Store>) {
         s.service = service.into();
         s.node_id = node.map(str::to_string);
         s.external_id = Some("77".into());
+        place(store, &ids, &mut s);
         s
     };
     let first = make(1, "mongodb", Some("node-1"));
@@ -194,6 +198,24 @@ pub async fn external_id_unique_while_live(store: Arc<dyn Store>) {
         other => panic!("duplicate live external_id: want Conflict, got {other:?}"),
     }
     assert!(store.get_session(&dup.id).await.expect("get").is_none());
+    // An id the store refuses for this external id (a store that places sessions by their
+    // external id) is an error, never a second live holder.
+    let mut misplaced = dup.clone();
+    for _ in 0..256 {
+        misplaced.id = ids.next();
+        if !store.accepts_id(&misplaced.id, &misplaced) {
+            let r = store
+                .insert_session(&misplaced, &hash_of(&misplaced.id), None)
+                .await;
+            assert!(r.is_err(), "an id the store refused was inserted");
+            assert!(store
+                .get_session(&misplaced.id)
+                .await
+                .expect("get")
+                .is_none());
+            break;
+        }
+    }
     insert(store, &make(1, "mongodb", Some("node-2"))).await;
     insert(store, &make(1, "smb", Some("node-1"))).await;
     insert(store, &make(acme, "mongodb", Some("node-1"))).await;
@@ -330,6 +352,7 @@ pub async fn session_round_trip_and_update(store: Arc<dyn Store>) {
     s.idle_timeout = HumanDuration(Duration::new(61, 7));
     s.absolute_timeout = HumanDuration(Duration::ZERO);
     s.attributes = BTreeMap::from([("a".into(), "1".into()), ("é".into(), "".into())]);
+    place(store, &ids, &mut s);
     insert(store, &s).await;
     assert_eq!(get(store, &s.id).await, s);
     let (auth, hash) = store

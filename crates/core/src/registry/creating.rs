@@ -11,6 +11,12 @@ use crate::token;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+/// How many ids `insert_new` draws before giving up. A store that places sessions by
+/// contents over S places accepts one id in S: 65,536 draws fail with probability about
+/// e^(-65536/S) (e^-64 at Redis's 1,024 shards at most), and a draw costs well under a
+/// microsecond (ids within one millisecond are increments, no random read).
+const MAX_ID_DRAWS: u32 = 1 << 16;
+
 /// What every new session needs; the caller fills the optional fields afterwards.
 pub(crate) struct NewSession {
     pub kind: SessionKind,
@@ -60,8 +66,22 @@ impl Registry {
         })
     }
 
-    /// Stores a new session with a fresh token, returned once.
-    pub(crate) async fn insert_new(&self, session: Session) -> CoreResult<(Session, token::Token)> {
+    /// Stores a new session with a fresh token, returned once. The id is redrawn until the
+    /// store accepts it for this session ([`crate::store::SessionStore::accepts_id`]).
+    pub(crate) async fn insert_new(
+        &self,
+        mut session: Session,
+    ) -> CoreResult<(Session, token::Token)> {
+        let mut draws = 1;
+        while !self.store.accepts_id(&session.id, &session) {
+            if draws >= MAX_ID_DRAWS {
+                return Err(CoreError::Internal(format!(
+                    "the store accepted none of {MAX_ID_DRAWS} session ids"
+                )));
+            }
+            session.id = self.new_id()?;
+            draws += 1;
+        }
         let (tok, hash) =
             token::issue(&session.id).map_err(|e| CoreError::Internal(e.to_string()))?;
         match self

@@ -1,8 +1,9 @@
 -- Compare-and-set end of sessions of one shard, in order: an active session gets the end's
 -- state, time, ender and reason, moves from the live to the ended indexes, leaves the
--- deadline index, enters the ended-at index, and its key gets the tombstone TTL.
+-- deadline index, enters the ended-at index, frees its external id, and its key gets the
+-- tombstone TTL.
 -- KEYS: session keys. ARGV: base, state, ended_at, by, reason, has_reason, ttl_secs, ids…
--- Returns per key: 'N' (absent), the state it had already ended in, or 'E' / 'E|<claim>'.
+-- Returns per key: 'N' (absent), the state it had already ended in, or 'E' (ended now).
 local base, state, ea, by, reason, has_reason, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4],
   ARGV[5], ARGV[6], ARGV[7]
 local out = {}
@@ -33,8 +34,13 @@ for i, key in ipairs(KEYS) do
     redis.call('ZADD', base .. ':ended', 0, ea .. ':' .. id)
     redis.call('HSET', base .. ':tix', id, t .. '|' .. cjson.encode(all))
     redis.call('EXPIRE', key, ttl)
+    -- Free the external id (its key is in this slot) if this session still holds it. The
+    -- prefix check only skips a key some other layout put elsewhere: never touch another slot.
     local xk = redis.call('HGET', key, 'xk')
-    if xk then out[i] = 'E|' .. xk else out[i] = 'E' end
+    if xk and string.sub(xk, 1, #base + 1) == base .. ':' and redis.call('GET', xk) == id then
+      redis.call('DEL', xk)
+    end
+    out[i] = 'E'
   end
 end
 return out

@@ -1,15 +1,30 @@
--- Inserts a live session and its index entries (one shard, one slot).
--- KEYS[1] session key. ARGV: base, id, tenant, f, m, la, cc, h, ex ('' = none),
--- fixed index entries (JSON array), mutable ones (JSON array), claim key ('' = none).
+-- Inserts a live session and its index entries (one shard, one slot). A session with an
+-- external id lives in that id's shard (RedisStore::accepts_id), so the same script checks
+-- and takes the external id's key: refused while a live session holds it; a key still naming
+-- an ended or purged session is taken over.
+-- KEYS[1] session key, KEYS[2] external-id key (only when the session has an external id).
+-- ARGV: base, id, tenant, f, m, la, cc, h, ex ('' = none), fixed index entries (JSON array),
+-- mutable ones (JSON array).
+-- Returns 'ok', 'exists' (the id is taken) or 'conflict' (a live session has the external id).
 local base, id, t = ARGV[1], ARGV[2], ARGV[3]
+local xk = KEYS[2]
 if redis.call('EXISTS', KEYS[1]) == 1 then return 'exists' end
+if xk then
+  local holder = redis.call('GET', xk)
+  if holder and redis.call('HGET', base .. ':s:' .. holder, 'st') == 'active' then
+    return 'conflict'
+  end
+end
 redis.call('HSET', KEYS[1], 'f', ARGV[4], 'm', ARGV[5], 'st', 'active', 'la', ARGV[6],
   'cc', ARGV[7], 'h', ARGV[8], 't', t, 'ixf', ARGV[10], 'ixm', ARGV[11])
 if ARGV[9] ~= '' then
   redis.call('HSET', KEYS[1], 'ex', ARGV[9])
   redis.call('ZADD', base .. ':due', 0, ARGV[9] .. ':' .. id)
 end
-if ARGV[12] ~= '' then redis.call('HSET', KEYS[1], 'xk', ARGV[12]) end
+if xk then
+  redis.call('SET', xk, id)
+  redis.call('HSET', KEYS[1], 'xk', xk)
+end
 for _, field in ipairs({ARGV[10], ARGV[11]}) do
   for _, w in ipairs(cjson.decode(field)) do
     redis.call('ZADD', base .. ':i:' .. t .. ':l:' .. w, 0, id)

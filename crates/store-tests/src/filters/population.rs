@@ -2,7 +2,9 @@
 //! sessions (identities, originators, shares, services, nodes, operations) over three tenants,
 //! a quarter of them ended and some touched, with the stored form each must read back as.
 
-use crate::fixtures::{at, end_info, ended, hash_of, session, varied_activity, Ids, Rng, T0};
+use crate::fixtures::{
+    at, end_info, ended, hash_of, place, session, varied_activity, Ids, Rng, T0,
+};
 use sessiond_core::identity::WORLD_AUTH_ID;
 use sessiond_core::store::Touch;
 use sessiond_core::{
@@ -164,6 +166,7 @@ pub(super) async fn populate(store: &dyn Store, n: usize, seed: u64) -> Populati
         }
         s.idle_timeout = HumanDuration(Duration::new(rng.below(4000), rng.below(1000) as u32));
         s.absolute_timeout = HumanDuration(Duration::from_secs(rng.below(100_000)));
+        place(store, &ids, &mut s);
         store
             .insert_session(&s, &hash_of(&s.id), s.expires_at())
             .await

@@ -205,6 +205,21 @@ pub trait AuditStore: Send + Sync + 'static {
     async fn list_audit(&self, scope: &TenantScope, limit: usize) -> StoreResult<Vec<AuditRecord>>;
 }
 
+/// What every replica must forget at once (see `registry::caches`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Invalidation {
+    /// A login session ended.
+    Session(SessionId),
+    /// A principal changed (role, password, disabled).
+    Principal(String),
+    /// Forget everything (some invalidations may have been missed).
+    All,
+    /// The feed is interrupted: forget everything and cache nothing until `Resumed`.
+    Paused,
+    /// The feed works again: forget everything, caching may resume.
+    Resumed,
+}
+
 /// A whole backend, chosen at startup (`Arc<dyn Store>`).
 #[async_trait]
 pub trait Store: SessionStore + DirectoryStore + AuditStore {
@@ -212,4 +227,22 @@ pub trait Store: SessionStore + DirectoryStore + AuditStore {
     fn backend(&self) -> &'static str;
     /// Reachability check for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Sends invalidations to every replica sharing this store (itself included). Returns
+    /// once the store has taken them (Redis: PUBLISH answered). A store without a feed
+    /// accepts and drops them.
+    async fn publish(&self, items: &[Invalidation]) -> StoreResult<()> {
+        let _ = items;
+        Ok(())
+    }
+    /// The feed of every replica's invalidations, or `None` when this store has none (then
+    /// replicas cache no login sessions).
+    fn invalidations(&self) -> Option<tokio::sync::broadcast::Receiver<Invalidation>> {
+        None
+    }
+    /// Whether the feed is delivering right now (it announces changes with `Paused` and
+    /// `Resumed`).
+    fn invalidations_live(&self) -> bool {
+        false
+    }
 }

@@ -15,13 +15,22 @@ pub fn spawn(
     mut stop: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
+        // Cache invalidations published by every replica (and this one) for as long as the
+        // server runs.
+        let follower = {
+            let registry = registry.clone();
+            tokio::spawn(async move { registry.follow_invalidations().await }).abort_handle()
+        };
         let mut flush = tokio::time::interval(FLUSH_EVERY);
         let mut sweep = tokio::time::interval(sweep_every.max(Duration::from_millis(100)));
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = stop.changed() => break,
+                _ = stop.changed() => {
+                    follower.abort();
+                    break;
+                }
                 _ = flush.tick() => {
                     if let Err(e) = registry.flush_touches().await {
                         tracing::warn!(error = %e, "touch flush failed; will retry");

@@ -47,14 +47,74 @@ async fn three_sessiond_processes_on_one_redis_cluster_agree() {
         .map(|i| replica(dir.path(), i, &cluster.url(), key.path()))
         .collect();
     let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
+    let settle = MetricsSettle::new(&bases);
     replica_checks::register_list_terminate_validate(&bases, PW).await;
     replica_checks::confirm_from_a_works_on_b(&bases, PW).await;
-    replica_checks::directory_changes_hold_everywhere(&bases, PW).await;
+    replica_checks::ended_logins_are_refused_everywhere(&bases, PW, &settle).await;
+    replica_checks::directory_changes_hold_everywhere(&bases, PW, &settle).await;
     for s in &servers {
         assert!(!s.stderr().contains("panicked"), "{}", s.stderr());
     }
     drop(servers);
     blocking(move || drop(cluster)).await;
+}
+
+/// Waits on each process's `/metrics` counters of published and applied invalidations.
+struct MetricsSettle {
+    bases: Vec<String>,
+    http: reqwest::Client,
+}
+
+impl MetricsSettle {
+    fn new(bases: &[String]) -> MetricsSettle {
+        MetricsSettle {
+            bases: bases.to_vec(),
+            http: reqwest::Client::builder()
+                .danger_accept_invalid_certs(true)
+                .build()
+                .expect("client"),
+        }
+    }
+
+    async fn counts(&self, base: &str) -> (u64, u64) {
+        let text = self
+            .http
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text");
+        let value = |name: &str| -> u64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+                .map_or(0, |v| v as u64)
+        };
+        (
+            value("sessiond_invalidations_published_total "),
+            value("sessiond_invalidations_applied_total "),
+        )
+    }
+}
+
+impl replica_checks::Settle for MetricsSettle {
+    fn settle(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            // Bounded only to turn a lost invalidation into a failure instead of a hang.
+            for _ in 0..2_000 {
+                let mut counts = Vec::new();
+                for b in &self.bases {
+                    counts.push(self.counts(b).await);
+                }
+                if replica_checks::settled(&counts) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            panic!("replicas did not apply every published invalidation");
+        })
+    }
 }
 
 /// Registers `n` sessions through `native`; returns (id, token) pairs.

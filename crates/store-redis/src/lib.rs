@@ -22,6 +22,7 @@
 
 mod conn;
 mod directory;
+mod feed;
 mod keys;
 mod list;
 mod options;
@@ -35,7 +36,7 @@ use async_trait::async_trait;
 use conn::Conn;
 use keys::Layout;
 use scripts::Scripts;
-use sessiond_core::store::Store;
+use sessiond_core::store::{Invalidation, Store};
 use sessiond_core::{StoreError, StoreResult};
 use std::time::Duration;
 
@@ -49,6 +50,8 @@ pub struct RedisStore {
     wait_n: u32,
     cluster: bool,
     scripts: Scripts,
+    /// Cache invalidations shared by every replica (pub/sub).
+    feed: feed::Feed,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -69,7 +72,17 @@ impl RedisStore {
         let target = options::parse_url(url)?;
         let cluster = matches!(target, options::Target::Cluster(_));
         let conn = conn::connect(&target, &opts).await?;
+        let nodes = match &target {
+            options::Target::Single(url) => vec![url.clone()],
+            options::Target::Cluster(nodes) => nodes.clone(),
+        };
+        let feed = feed::Feed::start(
+            nodes,
+            format!("{}:invalidations", opts.prefix),
+            opts.command_timeout,
+        );
         let mut store = RedisStore {
+            feed,
             conn,
             layout: Layout::new(&opts.prefix, opts.shards),
             wait_n: 0,
@@ -147,5 +160,26 @@ impl Store for RedisStore {
         } else {
             Err(internal(format!("PING answered {pong:?}")))
         }
+    }
+
+    async fn publish(&self, items: &[Invalidation]) -> StoreResult<()> {
+        for msg in items.iter().filter_map(feed::encode) {
+            let _: i64 = self
+                .conn
+                .query(
+                    self.t(),
+                    redis::cmd("PUBLISH").arg(&self.feed.channel).arg(msg),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    fn invalidations(&self) -> Option<tokio::sync::broadcast::Receiver<Invalidation>> {
+        Some(self.feed.subscribe())
+    }
+
+    fn invalidations_live(&self) -> bool {
+        self.feed.live()
     }
 }

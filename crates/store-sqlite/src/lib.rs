@@ -34,6 +34,9 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Writer,
     readers: Arc<ReadPool>,
+    /// Cache invalidations of the registries sharing this store in this process (a file
+    /// has one process: the data dir is locked).
+    pub(crate) feed: tokio::sync::broadcast::Sender<sessiond_core::store::Invalidation>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -58,6 +61,7 @@ impl SqliteStore {
             path: path.to_path_buf(),
             writer,
             readers: ReadPool::new(path.to_path_buf()),
+            feed: tokio::sync::broadcast::channel(4096).0,
         })
     }
 

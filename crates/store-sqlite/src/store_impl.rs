@@ -6,7 +6,8 @@ use crate::{read, unexpected, SqliteStore};
 use async_trait::async_trait;
 use sessiond_core::filter::{ListQuery, Page, SessionFilter, TenantScope};
 use sessiond_core::store::{
-    AuditStore, DirectoryStore, EndBatch, EndInfo, LoginFailures, SessionStore, TokenHash, Touch,
+    AuditStore, DirectoryStore, EndBatch, EndInfo, Invalidation, LoginFailures, SessionStore,
+    TokenHash, Touch,
 };
 use sessiond_core::{
     AuditRecord, Principal, Session, SessionId, Store, StoreError, StoreResult, Tenant, TenantId,
@@ -265,5 +266,22 @@ impl Store for SqliteStore {
             ));
         }
         self.readers.run(read::ping).await
+    }
+
+    async fn publish(&self, items: &[Invalidation]) -> StoreResult<()> {
+        for i in items {
+            // No receiver (no registry follows) is fine.
+            let _ = self.feed.send(i.clone());
+        }
+        Ok(())
+    }
+
+    fn invalidations(&self) -> Option<tokio::sync::broadcast::Receiver<Invalidation>> {
+        Some(self.feed.subscribe())
+    }
+
+    /// In one process the feed never drops a message it was given.
+    fn invalidations_live(&self) -> bool {
+        true
     }
 }

@@ -9,7 +9,7 @@ use crate::domain::{
 use crate::error::{CoreError, CoreResult};
 use crate::filter::{ListQuery, SessionFilter, TenantScope};
 use crate::password;
-use crate::store::{EndInfo, StoreError};
+use crate::store::{EndInfo, Invalidation, StoreError};
 use crate::wire::{CreatePrincipal, PrincipalView, UpdatePrincipal};
 
 const MIN_PASSWORD: usize = 8;
@@ -184,7 +184,8 @@ impl Registry {
             p.disabled = d;
         }
         self.store.update_principal(&p).await?;
-        self.principals.evict(&p.name);
+        self.invalidate(vec![Invalidation::Principal(p.name.clone())])
+            .await;
         if disabling {
             self.end_logins_of(
                 &p.name,
@@ -257,7 +258,8 @@ impl Registry {
         p.password_hash = hash_blocking(new_password.to_string()).await?;
         p.disabled = false;
         self.store.update_principal(&p).await?;
-        self.principals.evict(&p.name);
+        self.invalidate(vec![Invalidation::Principal(p.name.clone())])
+            .await;
         Ok(())
     }
 }

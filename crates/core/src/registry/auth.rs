@@ -12,8 +12,6 @@ use crate::rules::timeouts;
 use crate::store::{EndInfo, LoginFailures};
 use crate::time::Timestamp;
 use crate::{password, token};
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 /// Who is calling: the principal behind a login session's token.
@@ -63,41 +61,6 @@ pub struct LoginInfo {
     pub originator: Option<String>,
     pub user_agent: Option<String>,
     pub locale: Option<String>,
-}
-
-/// Principals read by `authenticate`, kept briefly: every API call needs its caller's role,
-/// and re-reading it each time cost a store read per request. Changes made through this
-/// registry evict at once; a change made by another replica is seen within [`PRINCIPAL_TTL`].
-/// Disabling is never delayed in effect: it also ends the principal's login sessions, which
-/// `authenticate` checks in the store on every call.
-#[derive(Default)]
-pub(super) struct PrincipalCache {
-    map: Mutex<HashMap<String, (Principal, std::time::Instant)>>,
-}
-
-const PRINCIPAL_TTL: Duration = Duration::from_secs(2);
-const PRINCIPAL_CACHE_MAX: usize = 10_000;
-
-impl PrincipalCache {
-    fn get(&self, name: &str) -> Option<Principal> {
-        let map = self.map.lock().ok()?;
-        map.get(name)
-            .filter(|(_, at)| at.elapsed() < PRINCIPAL_TTL)
-            .map(|(p, _)| p.clone())
-    }
-    fn put(&self, p: &Principal) {
-        if let Ok(mut map) = self.map.lock() {
-            if map.len() >= PRINCIPAL_CACHE_MAX {
-                map.clear();
-            }
-            map.insert(p.name.clone(), (p.clone(), std::time::Instant::now()));
-        }
-    }
-    pub(super) fn evict(&self, name: &str) {
-        if let Ok(mut map) = self.map.lock() {
-            map.remove(name);
-        }
-    }
 }
 
 /// Failed logins before the backoff doubles each time, capped at 2^8 s. The counters live in
@@ -201,12 +164,32 @@ impl Registry {
     /// Like [`authenticate`](Self::authenticate), also returning the login session.
     pub async fn authenticate_session(&self, presented: &str) -> CoreResult<(Session, Principal)> {
         let (id, hash) = token::parse(presented).ok_or(CoreError::Unauthenticated)?;
+        // A cached login session may only say yes: whatever it would refuse is asked of the
+        // store again (another replica may have touched it, or ended it an instant ago).
+        if let Some((session, stored)) = self.caches.login(&id) {
+            if let Ok(found) = self.check_login(session, &stored, &hash).await {
+                return Ok(found);
+            }
+        }
         let (session, stored) = self
             .store
             .get_session_auth(&id)
             .await?
             .ok_or(CoreError::Unauthenticated)?;
-        if !token::hashes_equal(&hash, &stored)
+        let found = self.check_login(session, &stored, &hash).await?;
+        self.caches.put_login(&found.0, &stored);
+        Ok(found)
+    }
+
+    /// The rules of an API login: the verifier matches, a live unexpired login session, an
+    /// enabled principal of the session's tenant. Records the call as activity.
+    async fn check_login(
+        &self,
+        session: Session,
+        stored: &crate::store::TokenHash,
+        hash: &crate::store::TokenHash,
+    ) -> CoreResult<(Session, Principal)> {
+        if !token::hashes_equal(hash, stored)
             || session.kind != SessionKind::Login
             || session.state != SessionState::Active
         {
@@ -248,12 +231,12 @@ impl Registry {
     }
 
     async fn principal_cached(&self, name: &str) -> CoreResult<Option<Principal>> {
-        if let Some(p) = self.principals.get(name) {
+        if let Some(p) = self.caches.principal(name) {
             return Ok(Some(p));
         }
         let p = self.store.get_principal(name).await?;
         if let Some(p) = &p {
-            self.principals.put(p);
+            self.caches.put_principal(p);
         }
         Ok(p)
     }

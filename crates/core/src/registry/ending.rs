@@ -8,7 +8,7 @@ use crate::domain::{Session, SessionId, SessionKind, SessionState, TenantId, Use
 use crate::error::{CoreError, CoreResult};
 use crate::filter::TenantScope;
 use crate::rules::state::can_transition;
-use crate::store::{EndInfo, EndOutcome};
+use crate::store::{EndInfo, EndOutcome, Invalidation};
 use crate::time::Timestamp;
 
 /// Which sessions a call may end: a session outside it is reported as not found, exactly
@@ -129,6 +129,13 @@ impl Registry {
         if !ended.is_empty() {
             metrics::counter!("sessiond_sessions_ended_total", "state" => end.state.as_str())
                 .increment(ended.len() as u64);
+            // Ended logins must stop authenticating on every replica now.
+            let logins: Vec<Invalidation> = ended
+                .iter()
+                .filter(|e| e.kind == SessionKind::Login)
+                .map(|e| Invalidation::Session(e.id.clone()))
+                .collect();
+            self.invalidate(logins).await;
         }
         Ok(EndReport {
             committed: batch.committed,

@@ -4,6 +4,7 @@
 mod access_keys;
 mod admin;
 mod auth;
+mod caches;
 mod creating;
 mod ending;
 mod filters;
@@ -73,7 +74,7 @@ pub struct Registry {
     touches: TouchBuffer,
     ids: Mutex<crate::ids::IdGen>,
     confirm_key: ConfirmKey,
-    principals: auth::PrincipalCache,
+    caches: caches::Caches,
     seal_key: Option<crate::secretbox::SealKey>,
 }
 
@@ -91,7 +92,7 @@ impl Registry {
             touches: TouchBuffer::default(),
             ids: Mutex::new(crate::ids::IdGen::default()),
             confirm_key,
-            principals: auth::PrincipalCache::default(),
+            caches: caches::Caches::default(),
             seal_key: None,
         }
     }

@@ -7,6 +7,21 @@ use sessiond_core::wire::{
     TerminateResponse, UpdatePrincipal,
 };
 use sessiond_core::{Role, User};
+use std::future::Future;
+use std::pin::Pin;
+
+/// How a test waits until every replica has applied every cache invalidation published so
+/// far (they travel asynchronously: Redis pub/sub between processes, a broadcast channel
+/// in one process). Implementations poll counters; they never sleep for a fixed time.
+pub trait Settle: Sync {
+    fn settle(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}
+
+/// `published` of every replica summed, against each replica's `applied`.
+pub fn settled(counts: &[(u64, u64)]) -> bool {
+    let published: u64 = counts.iter().map(|c| c.0).sum();
+    counts.iter().all(|c| c.1 >= published)
+}
 
 async fn admin(base: &str, pw: &str) -> Client {
     let c = Client::new(base, true).expect("client");
@@ -159,7 +174,7 @@ pub async fn confirm_from_a_works_on_b(bases: &[String], pw: &str) {
 
 /// A principal disabled through B is refused on A at once (its login sessions ended); login
 /// failures count across replicas.
-pub async fn directory_changes_hold_everywhere(bases: &[String], pw: &str) {
+pub async fn directory_changes_hold_everywhere(bases: &[String], pw: &str, settle: &dyn Settle) {
     let (a, b) = (admin(&bases[0], pw).await, admin(&bases[1], pw).await);
     let ops_pw = "ops-password-1";
     a.create_principal(&CreatePrincipal {
@@ -187,6 +202,8 @@ pub async fn directory_changes_hold_everywhere(bases: &[String], pw: &str) {
     )
     .await
     .expect("disable on B");
+    // A has the login cached (it just served it); the disable ended it and told A.
+    settle.settle().await;
     assert_eq!(
         status(ops_a.whoami().await),
         401,
@@ -206,4 +223,80 @@ pub async fn directory_changes_hold_everywhere(bases: &[String], pw: &str) {
         statuses[5], 429,
         "the 6th failure across replicas backs off: {statuses:?}"
     );
+}
+
+/// Login sessions cached by a replica stop working there as soon as another replica ends
+/// them (terminate, logout) and its invalidation arrived; a role changed on B applies on A.
+pub async fn ended_logins_are_refused_everywhere(bases: &[String], pw: &str, settle: &dyn Settle) {
+    let (a_url, b_url) = (&bases[0], &bases[1]);
+    let b = admin(b_url, pw).await;
+    // A second admin login, used (and so cached) on A, terminated through B.
+    let anon_a = Client::new(a_url, true).expect("client");
+    let t = anon_a.login("admin", pw).await.expect("login on A");
+    let on_a = anon_a.clone().with_token(t.token.clone());
+    on_a.whoami().await.expect("works on A");
+    on_a.whoami().await.expect("and again, from A's cache");
+    b.terminate_one(&t.session_id, Some("replica test"))
+        .await
+        .expect("terminate the login on B");
+    settle.settle().await;
+    assert_eq!(
+        status(on_a.whoami().await),
+        401,
+        "terminated on B, refused on A"
+    );
+    // Logout through B of a login used on A.
+    let t2 = anon_a.login("admin", pw).await.expect("login on A");
+    let on_a2 = anon_a.clone().with_token(t2.token.clone());
+    on_a2.whoami().await.expect("works on A");
+    Client::new(b_url, true)
+        .expect("client")
+        .with_token(t2.token.clone())
+        .logout()
+        .await
+        .expect("logout through B");
+    settle.settle().await;
+    assert_eq!(
+        status(on_a2.whoami().await),
+        401,
+        "logged out on B, refused on A"
+    );
+    // A viewer made operator on B may terminate on A.
+    b.create_principal(&CreatePrincipal {
+        name: "replica-viewer".into(),
+        password: "viewer-password-1".into(),
+        role: Role::Viewer,
+        tenant: None,
+    })
+    .await
+    .expect("create viewer");
+    let v = anon_a
+        .login("replica-viewer", "viewer-password-1")
+        .await
+        .expect("viewer login on A");
+    let viewer_a = anon_a.clone().with_token(v.token);
+    let victim = b
+        .register(&RegisterRequest {
+            service: "smb".into(),
+            user: user("replica-victim"),
+            ..RegisterRequest::default()
+        })
+        .await
+        .expect("register");
+    let id = victim.session.id.to_string();
+    assert_eq!(status(viewer_a.terminate_one(&id, None).await), 403);
+    b.update_principal(
+        "replica-viewer",
+        &UpdatePrincipal {
+            role: Some(Role::Operator),
+            ..UpdatePrincipal::default()
+        },
+    )
+    .await
+    .expect("promote on B");
+    settle.settle().await;
+    viewer_a
+        .terminate_one(&id, None)
+        .await
+        .expect("the new role applies on A");
 }

@@ -1,14 +1,22 @@
 //! Lists, counts and the highest matching id: fan out to every shard concurrently, read
 //! candidate ids from the shard's narrowest index in id order (ZRANGEBYLEX after the
-//! cursor), fetch them, keep those core's `SessionFilter::matches` accepts, merge by id.
+//! cursor), merge them by id across shards, then fetch candidates in that global order and
+//! keep those core's `SessionFilter::matches` accepts.
 //!
-//! A page is bounded: each shard examines at most its share of [`scan_budget`] candidates.
-//! The page then only holds ids up to the lowest point any unfinished shard reached (the
-//! frontier), so nothing beyond it can be missing, and `next` resumes there: a walk never
-//! skips or repeats a session that lives through it.
+//! The merge is lazy: ids are read a batch per shard at a time, and only ids up to the
+//! lowest id any unfinished shard has read so far can be ordered; so a page of `limit`
+//! loads about `limit` sessions (not `limit` per shard). When the chosen index answers the
+//! filter by itself ("exact": a live-session filter on only what the key encodes), no
+//! session needs checking, and counts and maxima come from the index alone (ZLEXCOUNT,
+//! ZREVRANGEBYLEX … LIMIT 0 1).
 //!
-//! Cost: `count_sessions` and `max_matching_id` are exact and read every candidate of the
-//! narrowest index of each shard (one pass, in batches), so they cost O(candidates).
+//! A page is bounded: it examines at most [`scan_budget`] candidates, in global id order;
+//! `next` resumes after the last one examined, so a walk never skips or repeats a session
+//! that lives through it.
+//!
+//! Cost: `count_sessions` and `max_matching_id` are exact. With an exact index they cost
+//! one command per shard; otherwise they read every candidate of the narrowest index of
+//! each shard (one pass, in batches): O(candidates).
 
 use crate::keys::Layout;
 use crate::record::decode;
@@ -57,6 +65,39 @@ fn candidates(f: &SessionFilter) -> Vec<String> {
     v
 }
 
+/// Whether the index entry `what` (of the filter's tenant and state) answers `f` by itself:
+/// every other constraint is absent. Only for live sessions: a tombstone's key may have
+/// expired before its index entries were purged.
+fn exact(f: &SessionFilter, what: &str) -> bool {
+    if f.state != StateFilter::Active {
+        return false;
+    }
+    let mut rest = f.clone();
+    rest.tenant = None;
+    rest.max_id = None;
+    if what.starts_with("xid:") {
+        rest.external_id = None;
+    } else if what.starts_with("name:") {
+        if matches!(rest.identity, Some(IdentityQuery::Name { domain: None, .. })) {
+            rest.identity = None;
+        }
+    } else if ["sid:", "uid:", "gid:", "aid:"]
+        .iter()
+        .any(|p| what.starts_with(p))
+    {
+        rest.identity = None;
+    } else if what.starts_with("share:") {
+        rest.share = None;
+    } else if what.starts_with("node:") {
+        rest.node_id = None;
+    } else if what.starts_with("own:") {
+        rest.owner = None;
+    } else if what.starts_with("svc:") {
+        rest.service = None;
+    }
+    rest == SessionFilter::default()
+}
+
 fn tenant_of(f: &SessionFilter) -> Option<u32> {
     match f.tenant {
         Some(TenantScope::One(t)) => Some(t),
@@ -73,8 +114,12 @@ fn states(f: &SessionFilter) -> &'static [bool] {
 }
 
 /// The keys to scan on one shard: the narrowest candidate by ZCARD (one pipelined round
-/// trip), for each state the filter asks for.
-async fn pick_keys(store: &RedisStore, shard: u16, f: &SessionFilter) -> StoreResult<Vec<String>> {
+/// trip), for each state the filter asks for; and whether that index answers `f` exactly.
+async fn pick_keys(
+    store: &RedisStore,
+    shard: u16,
+    f: &SessionFilter,
+) -> StoreResult<(Vec<String>, bool)> {
     let layout: &Layout = &store.layout;
     let cands = candidates(f);
     let sets: Vec<Vec<String>> = cands
@@ -86,22 +131,24 @@ async fn pick_keys(store: &RedisStore, shard: u16, f: &SessionFilter) -> StoreRe
                 .collect()
         })
         .collect();
-    if cands.len() == 1 {
-        return Ok(sets.into_iter().next().unwrap_or_default());
-    }
-    let mut p = redis::pipe();
-    for keys in &sets {
-        for k in keys {
-            p.cmd("ZCARD").arg(k);
+    let best = if cands.len() == 1 {
+        0
+    } else {
+        let mut p = redis::pipe();
+        for keys in &sets {
+            for k in keys {
+                p.cmd("ZCARD").arg(k);
+            }
         }
-    }
-    let cards: Vec<u64> = store.conn.pipe(store.t(), &p).await?;
-    let per = states(f).len();
-    let best = (0..sets.len())
-        .min_by_key(|&i| cards[i * per..(i + 1) * per].iter().sum::<u64>())
-        .unwrap_or(0);
+        let cards: Vec<u64> = store.conn.pipe(store.t(), &p).await?;
+        let per = states(f).len();
+        (0..sets.len())
+            .min_by_key(|&i| cards[i * per..(i + 1) * per].iter().sum::<u64>())
+            .unwrap_or(0)
+    };
+    let is_exact = exact(f, &cands[best]);
     let mut sets = sets;
-    Ok(sets.swap_remove(best))
+    Ok((sets.swap_remove(best), is_exact))
 }
 
 /// Up to `n` ids of `keys` (merged, ascending after `lo` or descending before `hi`),
@@ -159,100 +206,163 @@ async fn load(store: &RedisStore, ids: &[SessionId]) -> StoreResult<Vec<Session>
     Ok(out)
 }
 
-/// What one shard found for a page.
-struct ShardScan {
-    matches: Vec<Session>,
-    /// `None` when the shard's range is exhausted; else how far it looked.
-    frontier: Option<SessionId>,
-}
-
-async fn scan_shard(
-    store: &RedisStore,
+/// One shard's place in a lazy merge: ids read but not yet ordered, and how far it read.
+struct Lane {
     shard: u16,
-    f: &SessionFilter,
-    after: Option<SessionId>,
-    want: usize,
-    budget: usize,
-) -> StoreResult<ShardScan> {
-    let keys = pick_keys(store, shard, f).await?;
-    let mut cursor = after;
-    let mut matches = Vec::new();
-    let mut scanned = 0usize;
-    loop {
-        let n = BATCH.min(budget.saturating_sub(scanned)).max(1);
-        let ids = read_ids(store, &keys, cursor.as_ref(), f.max_id.as_ref(), n, false).await?;
-        let exhausted = ids.len() < n;
-        let sessions = load(store, &ids).await?;
-        let mut found: HashMap<&SessionId, &Session> = HashMap::new();
-        for s in &sessions {
-            found.insert(&s.id, s);
-        }
-        for id in &ids {
-            scanned += 1;
-            cursor = Some(id.clone());
-            if let Some(s) = found.get(id) {
-                if f.matches(s) {
-                    matches.push((*s).clone());
-                    if matches.len() >= want {
-                        return Ok(ShardScan {
-                            matches,
-                            frontier: Some(id.clone()),
-                        });
-                    }
-                }
-            }
-        }
-        if exhausted {
-            return Ok(ShardScan {
-                matches,
-                frontier: None,
-            });
-        }
-        if scanned >= budget {
-            return Ok(ShardScan {
-                matches,
-                frontier: cursor,
-            });
-        }
-    }
+    keys: Vec<String>,
+    exact: bool,
+    buf: std::collections::VecDeque<SessionId>,
+    /// The highest id read so far (the cursor of the next read).
+    read_to: Option<SessionId>,
+    done: bool,
 }
 
 pub(crate) async fn list(store: &RedisStore, q: &ListQuery) -> StoreResult<Page> {
     let limit = q.limit.max(1);
     let shards = store.layout.shards;
-    let budget = (scan_budget(limit) / usize::from(shards))
-        .max(limit)
-        .max(BATCH);
-    let scans = try_join_all(
-        (0..shards)
-            .map(|shard| scan_shard(store, shard, &q.filter, q.after.clone(), limit, budget)),
-    )
-    .await?;
-    // Nothing past the lowest unfinished shard's frontier may be returned: that shard has
-    // not looked there yet.
-    let frontier = scans.iter().filter_map(|s| s.frontier.clone()).min();
-    let mut items: Vec<Session> = scans
+    let f = &q.filter;
+    let picked = try_join_all((0..shards).map(|shard| pick_keys(store, shard, f))).await?;
+    let mut lanes: Vec<Lane> = picked
         .into_iter()
-        .flat_map(|s| s.matches)
-        .filter(|s| frontier.as_ref().is_none_or(|fr| s.id <= *fr))
+        .zip(0..shards)
+        .map(|((keys, exact), shard)| Lane {
+            shard,
+            keys,
+            exact,
+            buf: Default::default(),
+            read_to: q.after.clone(),
+            done: false,
+        })
         .collect();
-    items.sort_by(|a, b| a.id.cmp(&b.id));
-    let more_items = items.len() > limit;
-    items.truncate(limit);
-    let next = if more_items {
-        items.last().map(|s| s.id.clone())
-    } else if items.len() == limit {
-        // A full page: resume after its last item unless every shard is done.
-        frontier.as_ref().and(items.last().map(|s| s.id.clone()))
-    } else {
-        frontier
-    };
-    Ok(Page { items, next })
+    // Ids per shard per read: about this page's share of the shards, at least a batch.
+    let per_read = (limit / usize::from(shards) + 16).clamp(32, 1024);
+    let budget = scan_budget(limit);
+    let mut items: Vec<Session> = Vec::with_capacity(limit);
+    let mut examined = 0usize;
+    let mut last_examined: Option<SessionId> = None;
+    loop {
+        refill(store, &mut lanes, f, per_read).await?;
+        // Ids up to the lowest point an unfinished lane has read are in their final order.
+        let bound = lanes
+            .iter()
+            .filter(|l| !l.done)
+            .filter_map(|l| l.read_to.clone())
+            .min();
+        let mut ready: Vec<(SessionId, usize)> = Vec::new();
+        for (i, l) in lanes.iter_mut().enumerate() {
+            while l
+                .buf
+                .front()
+                .is_some_and(|id| bound.as_ref().is_none_or(|b| id <= b))
+            {
+                if let Some(id) = l.buf.pop_front() {
+                    ready.push((id, i));
+                }
+            }
+        }
+        ready.sort();
+        let mut rest = &ready[..];
+        while !rest.is_empty() {
+            // With exact lanes every candidate matches: load only what the page still needs.
+            let want = if ready.iter().all(|(_, l)| lanes[*l].exact) {
+                (limit - items.len()).clamp(1, BATCH)
+            } else {
+                BATCH
+            };
+            let (chunk, tail) = rest.split_at(want.min(rest.len()));
+            rest = tail;
+            let sessions = load_lanes(store, chunk).await?;
+            for (id, _) in chunk {
+                examined += 1;
+                last_examined = Some(id.clone());
+                if let Some(s) = sessions.get(id) {
+                    if f.matches(s) {
+                        items.push(s.clone());
+                        if items.len() == limit {
+                            return Ok(Page {
+                                next: Some(id.clone()),
+                                items,
+                            });
+                        }
+                    }
+                }
+            }
+            if examined >= budget {
+                return Ok(Page {
+                    items,
+                    next: last_examined,
+                });
+            }
+        }
+        if lanes.iter().all(|l| l.done && l.buf.is_empty()) {
+            return Ok(Page { items, next: None });
+        }
+    }
+}
+
+/// Reads the next ids of every unfinished lane whose buffer ran dry (concurrently).
+async fn refill(
+    store: &RedisStore,
+    lanes: &mut [Lane],
+    f: &SessionFilter,
+    n: usize,
+) -> StoreResult<()> {
+    let reads = lanes
+        .iter()
+        .filter(|l| !l.done && l.buf.is_empty())
+        .map(|l| async move {
+            let ids = read_ids(store, &l.keys, l.read_to.as_ref(), f.max_id.as_ref(), n, false)
+                .await?;
+            Ok::<_, StoreError>((l.shard, ids))
+        });
+    for (shard, ids) in try_join_all(reads).await? {
+        if let Some(l) = lanes.iter_mut().find(|l| l.shard == shard) {
+            l.done = ids.len() < n;
+            if let Some(last) = ids.last() {
+                l.read_to = Some(last.clone());
+            }
+            l.buf.extend(ids);
+        }
+    }
+    Ok(())
+}
+
+/// The sessions of `ids` (each with its lane), one pipeline per shard, concurrently.
+async fn load_lanes(
+    store: &RedisStore,
+    ids: &[(SessionId, usize)],
+) -> StoreResult<HashMap<SessionId, Session>> {
+    let mut per: HashMap<usize, Vec<SessionId>> = HashMap::new();
+    for (id, lane) in ids {
+        per.entry(*lane).or_default().push(id.clone());
+    }
+    let loads = per
+        .into_values()
+        .map(|ids| async move { load(store, &ids).await });
+    let mut out = HashMap::with_capacity(ids.len());
+    for sessions in try_join_all(loads).await? {
+        for s in sessions {
+            out.insert(s.id.clone(), s);
+        }
+    }
+    Ok(out)
 }
 
 pub(crate) async fn count(store: &RedisStore, f: &SessionFilter) -> StoreResult<u64> {
     let per = try_join_all((0..store.layout.shards).map(|shard| async move {
-        let keys = pick_keys(store, shard, f).await?;
+        let (keys, is_exact) = pick_keys(store, shard, f).await?;
+        if is_exact {
+            let max = f
+                .max_id
+                .as_ref()
+                .map_or_else(|| "+".to_string(), |m| format!("[{m}"));
+            let mut p = redis::pipe();
+            for k in &keys {
+                p.cmd("ZLEXCOUNT").arg(k).arg("-").arg(&max);
+            }
+            let counts: Vec<u64> = store.conn.pipe(store.t(), &p).await?;
+            return Ok::<u64, StoreError>(counts.into_iter().sum());
+        }
         let mut cursor: Option<SessionId> = None;
         let mut n = 0u64;
         loop {
@@ -288,7 +398,11 @@ pub(crate) async fn max_id(
     f: &SessionFilter,
 ) -> StoreResult<Option<SessionId>> {
     let per = try_join_all((0..store.layout.shards).map(|shard| async move {
-        let keys = pick_keys(store, shard, f).await?;
+        let (keys, is_exact) = pick_keys(store, shard, f).await?;
+        if is_exact {
+            let top = read_ids_desc(store, &keys, f.max_id.as_ref(), true, 1).await?;
+            return Ok::<_, StoreError>(top.into_iter().next());
+        }
         // Descending from max_id: `hi` bounds, and the cursor moves down.
         let mut hi: Option<SessionId> = f.max_id.clone();
         let mut first = true;

@@ -78,7 +78,10 @@ fn exact(f: &SessionFilter, what: &str) -> bool {
     if what.starts_with("xid:") {
         rest.external_id = None;
     } else if what.starts_with("name:") {
-        if matches!(rest.identity, Some(IdentityQuery::Name { domain: None, .. })) {
+        if matches!(
+            rest.identity,
+            Some(IdentityQuery::Name { domain: None, .. })
+        ) {
             rest.identity = None;
         }
     } else if ["sid:", "uid:", "gid:", "aid:"]
@@ -311,8 +314,15 @@ async fn refill(
         .iter()
         .filter(|l| !l.done && l.buf.is_empty())
         .map(|l| async move {
-            let ids = read_ids(store, &l.keys, l.read_to.as_ref(), f.max_id.as_ref(), n, false)
-                .await?;
+            let ids = read_ids(
+                store,
+                &l.keys,
+                l.read_to.as_ref(),
+                f.max_id.as_ref(),
+                n,
+                false,
+            )
+            .await?;
             Ok::<_, StoreError>((l.shard, ids))
         });
     for (shard, ids) in try_join_all(reads).await? {

@@ -234,18 +234,21 @@ async fn main() -> Result<(), String> {
 async fn measure(args: &Args, backend: &mut Backend) -> Res<Figures> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let key_file = dir.path().join("keys.toml");
-    let keygen = Command::new(&args.server)
-        .args(["admin", "keygen", "--out"])
-        .arg(&key_file)
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !keygen.status.success() {
-        return Err(format!(
-            "keygen: {}",
-            String::from_utf8_lossy(&keygen.stderr)
-        ));
-    }
     let extra = backend.serve_args(&key_file);
+    // Only a shared store needs the key file (and older builds have no keygen).
+    if !extra.is_empty() {
+        let keygen = Command::new(&args.server)
+            .args(["admin", "keygen", "--out"])
+            .arg(&key_file)
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !keygen.status.success() {
+            return Err(format!(
+                "keygen: {}",
+                String::from_utf8_lossy(&keygen.stderr)
+            ));
+        }
+    }
     let data = dir.path().join("data");
     let (server, base, _) = start(&args.server, &data, &extra)?;
     let http = reqwest::Client::builder()

@@ -154,24 +154,35 @@ async fn pick_keys(
     Ok((sets.swap_remove(best), is_exact))
 }
 
-/// Up to `n` ids of `keys` (merged, ascending after `lo` or descending before `hi`),
-/// within `(lo, hi]`.
+/// Up to `n` ids of `keys` (merged, ascending) within `(lo, hi]`.
 async fn read_ids(
     store: &RedisStore,
     keys: &[String],
     lo: Option<&SessionId>,
     hi: Option<&SessionId>,
     n: usize,
-    desc: bool,
 ) -> StoreResult<Vec<SessionId>> {
     let min = lo.map_or_else(|| "-".to_string(), |a| format!("({a}"));
     let max = hi.map_or_else(|| "+".to_string(), |m| format!("[{m}"));
+    read_range(store, keys, &min, &max, n, false).await
+}
+
+/// Up to `n` ids of `keys` between two ZRANGEBYLEX bounds, merged across the keys in id
+/// order (descending with `desc`), without repeats.
+async fn read_range(
+    store: &RedisStore,
+    keys: &[String],
+    min: &str,
+    max: &str,
+    n: usize,
+    desc: bool,
+) -> StoreResult<Vec<SessionId>> {
     let mut p = redis::pipe();
     for k in keys {
         if desc {
-            p.cmd("ZREVRANGEBYLEX").arg(k).arg(&max).arg(&min);
+            p.cmd("ZREVRANGEBYLEX").arg(k).arg(max).arg(min);
         } else {
-            p.cmd("ZRANGEBYLEX").arg(k).arg(&min).arg(&max);
+            p.cmd("ZRANGEBYLEX").arg(k).arg(min).arg(max);
         }
         p.arg("LIMIT").arg(0).arg(n);
     }
@@ -314,15 +325,7 @@ async fn refill(
         .iter()
         .filter(|l| !l.done && l.buf.is_empty())
         .map(|l| async move {
-            let ids = read_ids(
-                store,
-                &l.keys,
-                l.read_to.as_ref(),
-                f.max_id.as_ref(),
-                n,
-                false,
-            )
-            .await?;
+            let ids = read_ids(store, &l.keys, l.read_to.as_ref(), f.max_id.as_ref(), n).await?;
             Ok::<_, StoreError>((l.shard, ids))
         });
     for (shard, ids) in try_join_all(reads).await? {
@@ -376,15 +379,7 @@ pub(crate) async fn count(store: &RedisStore, f: &SessionFilter) -> StoreResult<
         let mut cursor: Option<SessionId> = None;
         let mut n = 0u64;
         loop {
-            let ids = read_ids(
-                store,
-                &keys,
-                cursor.as_ref(),
-                f.max_id.as_ref(),
-                BATCH,
-                false,
-            )
-            .await?;
+            let ids = read_ids(store, &keys, cursor.as_ref(), f.max_id.as_ref(), BATCH).await?;
             let Some(last) = ids.last().cloned() else {
                 return Ok::<u64, StoreError>(n);
             };
@@ -454,25 +449,5 @@ async fn read_ids_desc(
         Some(h) if inclusive => format!("[{h}"),
         Some(h) => format!("({h}"),
     };
-    let mut p = redis::pipe();
-    for k in keys {
-        p.cmd("ZREVRANGEBYLEX")
-            .arg(k)
-            .arg(&max)
-            .arg("-")
-            .arg("LIMIT")
-            .arg(0)
-            .arg(n);
-    }
-    let lists: Vec<Vec<String>> = store.conn.pipe(store.t(), &p).await?;
-    let mut ids: Vec<SessionId> = lists
-        .into_iter()
-        .flatten()
-        .filter_map(|s| SessionId::parse(&s))
-        .collect();
-    ids.sort();
-    ids.reverse();
-    ids.dedup();
-    ids.truncate(n);
-    Ok(ids)
+    read_range(store, keys, "-", &max, n, true).await
 }

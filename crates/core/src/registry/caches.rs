@@ -33,7 +33,11 @@ impl<K: std::hash::Hash + Eq, V: Clone> Expiring<K, V> {
             map: Mutex::new(HashMap::new()),
         }
     }
-    fn get(&self, k: &K) -> Option<V> {
+    fn get<Q>(&self, k: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
         let map = self.map.lock().ok()?;
         map.get(k)
             .filter(|(_, at)| at.elapsed() < self.ttl)
@@ -47,7 +51,11 @@ impl<K: std::hash::Hash + Eq, V: Clone> Expiring<K, V> {
             map.insert(k, (v, Instant::now()));
         }
     }
-    fn evict(&self, k: &K) {
+    fn evict<Q>(&self, k: &Q)
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
         if let Ok(mut map) = self.map.lock() {
             map.remove(k);
         }
@@ -86,7 +94,7 @@ impl Default for Caches {
 
 impl Caches {
     pub(super) fn principal(&self, name: &str) -> Option<Principal> {
-        self.principals.get(&name.to_string())
+        self.principals.get(name)
     }
     pub(super) fn put_principal(&self, p: &Principal) {
         self.principals.put(p.name.clone(), p.clone());

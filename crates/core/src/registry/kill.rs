@@ -1,10 +1,10 @@
 //! Killing the running operations of explicit sessions on one node, all or nothing: MongoDB's
 //! `killOp` as DDS exposes it, where an idle connection has no operation to kill.
 
-use super::{Caller, EndScope, ItemOutcome, Registry};
+use super::{Caller, EndScope, Registry};
 use crate::domain::{Privilege, SessionId, SessionState};
 use crate::error::{CoreError, CoreResult};
-use crate::rules::bulk::BulkMode;
+use crate::store::EndOutcome;
 use std::collections::HashSet;
 
 /// Why [`Registry::kill_running`] refused a request; nothing was ended. Each names the first
@@ -23,7 +23,8 @@ impl Registry {
     /// `scope`, on `node_id`, with an operation in progress; otherwise refuses the request
     /// and ends nothing. Returns how many were ended.
     ///
-    /// All ids are checked before anything is ended. A session that goes idle between the
+    /// All ids are checked before anything is ended, and the checked sessions are ended in
+    /// one all-or-nothing step through the funnel. A session that goes idle between the
     /// check and the end is still ended (the store guards liveness, not activity), the same
     /// race a `killOp` has with an operation finishing on its own; one that ends meanwhile
     /// makes the request fail and is reported as inactive.
@@ -43,7 +44,7 @@ impl Registry {
             ));
         }
         // Each session is checked once however often (or in whatever letter case) it is
-        // named; `terminate_ids` ends a repeated id once too.
+        // named, and ended once.
         let mut distinct: Vec<SessionId> = Vec::with_capacity(raw_ids.len());
         let mut seen = HashSet::with_capacity(raw_ids.len());
         let mut first_raw = Vec::with_capacity(raw_ids.len());
@@ -56,39 +57,46 @@ impl Registry {
                 first_raw.push(raw);
             }
         }
-        let found = self.store.get_sessions(&distinct).await?;
-        for (raw, s) in first_raw.iter().zip(found) {
+        let end = self.end_info(caller, reason)?;
+        let mut targets = Vec::with_capacity(distinct.len());
+        for (raw, s) in first_raw
+            .iter()
+            .zip(self.store.get_sessions(&distinct).await?)
+        {
             match s {
                 Some(s) if scope.admits(&s) && s.node_id.as_deref() == Some(node_id) => {
                     if s.state != SessionState::Active || s.activity.is_none() {
                         return Ok(Err(KillRefusal::Inactive((*raw).clone())));
                     }
+                    targets.push(s);
                 }
                 _ => return Ok(Err(KillRefusal::NotFound((*raw).clone()))),
             }
         }
-        let r = self
-            .terminate_ids(
+        // Every session was read and checked above: end exactly those, all or none.
+        let r = self.end_admitted(&targets, &end, true).await?;
+        let ended = r.ended_count();
+        if ended > 0 {
+            self.audit(
                 caller,
-                raw_ids,
-                BulkMode::AllOrNothing,
-                reason,
-                scope,
-                false,
+                "sessions.terminate",
+                &format!("{ended} of {} ids", raw_ids.len()),
+                end.reason.clone(),
             )
-            .await?;
-        if r.terminated == distinct.len() as u64 {
-            return Ok(Ok(r.terminated));
+            .await;
         }
-        // Only a change between the check and the end gets here: name the item that failed
-        // (the others are `NotAttempted`).
-        let failed = r
-            .items
+        if ended == targets.len() as u64 {
+            return Ok(Ok(ended));
+        }
+        // Only a change between the check and the end gets here: name the first item that
+        // was no longer active.
+        let failed = first_raw
             .iter()
-            .find(|i| !i.outcome.is_ok() && i.outcome != ItemOutcome::NotAttempted);
+            .zip(&r.outcomes)
+            .find(|(_, o)| **o != EndOutcome::Ended);
         Ok(Err(match failed {
-            Some(i) if i.outcome == ItemOutcome::NotFound => KillRefusal::NotFound(i.id.clone()),
-            Some(i) => KillRefusal::Inactive(i.id.clone()),
+            Some((raw, EndOutcome::NotFound)) => KillRefusal::NotFound((*raw).clone()),
+            Some((raw, _)) => KillRefusal::Inactive((*raw).clone()),
             None => KillRefusal::Inactive(raw_ids.first().cloned().unwrap_or_default()),
         }))
     }

@@ -88,7 +88,7 @@ fn bulk_item(id: &str, outcome: ItemOutcome) -> BulkItem {
 const MAX_REASON: usize = 1024;
 
 impl Registry {
-    fn end_info(&self, caller: &Caller, reason: Option<String>) -> CoreResult<EndInfo> {
+    pub(super) fn end_info(&self, caller: &Caller, reason: Option<String>) -> CoreResult<EndInfo> {
         if reason.as_ref().is_some_and(|r| r.len() > MAX_REASON) {
             return Err(CoreError::invalid("reason", "at most 1024 characters"));
         }

@@ -51,7 +51,7 @@ impl Backend {
     }
 
     /// Ports of the primaries (where each key lives once).
-    fn primaries(&mut self) -> Vec<u16> {
+    pub fn primaries(&mut self) -> Vec<u16> {
         match self {
             Backend::Sqlite => vec![],
             Backend::Redis(r) => vec![r.port()],

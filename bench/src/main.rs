@@ -3,6 +3,7 @@
 //! Figures are printed, never asserted: this is not a test.
 
 mod backends;
+mod cpu;
 
 use backends::Backend;
 use clap::Parser;
@@ -140,8 +141,32 @@ async fn load(
     Ok((tokens, n as f64 / t0.elapsed().as_secs_f64()))
 }
 
-/// Runs wrk and returns its requests/s.
-fn wrk(url: &str, script: Option<&str>, args: &Args, env: &[(&str, &str)]) -> Res<f64> {
+/// A wrk run's throughput and where the CPU went during it.
+struct Run {
+    rate: f64,
+    cpu: cpu::PerRequest,
+}
+
+/// Runs wrk and samples CPU use around it (sessiond's pid, the Redis primaries' ports).
+fn wrk_cpu(
+    url: &str,
+    script: Option<&str>,
+    args: &Args,
+    env: &[(&str, &str)],
+    pid: u32,
+    redis: &[u16],
+) -> Res<Run> {
+    let a = cpu::sample(pid, redis);
+    let (rate, requests) = wrk(url, script, args, env)?;
+    let b = cpu::sample(pid, redis);
+    Ok(Run {
+        rate,
+        cpu: cpu::per_request(a, b, requests),
+    })
+}
+
+/// Runs wrk and returns its requests/s and the number of requests it completed.
+fn wrk(url: &str, script: Option<&str>, args: &Args, env: &[(&str, &str)]) -> Res<(f64, f64)> {
     let mut cmd = Command::new("wrk");
     cmd.args([
         "-t2",
@@ -164,10 +189,29 @@ fn wrk(url: &str, script: Option<&str>, args: &Args, env: &[(&str, &str)]) -> Re
             errors.lines().take(3).collect::<Vec<_>>().join(" | ")
         );
     }
-    text.lines()
+    // A throughput of error answers measures nothing: refuse the run.
+    if let Some(bad) = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:"))
+    {
+        return Err(format!("{url}: {} answers were not 2xx", bad.trim()));
+    }
+    if let Some(sock) = text.lines().find(|l| l.contains("Socket errors:")) {
+        eprintln!("wrk {url}: {}", sock.trim());
+    }
+    let rate = text
+        .lines()
         .find_map(|l| l.strip_prefix("Requests/sec:"))
         .and_then(|v| v.trim().parse().ok())
-        .ok_or(format!("no Requests/sec in wrk output: {text}"))
+        .ok_or(format!("no Requests/sec in wrk output: {text}"))?;
+    // "  123456 requests in 10.00s, 12.34MB read"
+    let requests = text
+        .lines()
+        .find(|l| l.contains(" requests in "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(rate * args.seconds as f64);
+    Ok((rate, requests))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -200,8 +244,8 @@ struct Ends {
 
 /// Everything the run measured, for [`report`].
 struct Figures {
-    validate: f64,
-    healthz: f64,
+    validate: Run,
+    healthz: Run,
     reg_rate: f64,
     /// List latencies, sorted.
     lat: Vec<Duration>,
@@ -284,8 +328,10 @@ async fn measure(args: &Args, backend: &mut Backend) -> Res<Figures> {
         .map_err(|e| e.to_string())?;
 
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/validate.lua");
-    let healthz = wrk(&format!("{base}/healthz"), None, args, &[])?;
-    let validate = wrk(
+    let pid = server.0.id();
+    let redis = backend.primaries();
+    let healthz = wrk_cpu(&format!("{base}/healthz"), None, args, &[], pid, &redis)?;
+    let validate = wrk_cpu(
         &base,
         Some(script),
         args,
@@ -293,6 +339,8 @@ async fn measure(args: &Args, backend: &mut Backend) -> Res<Figures> {
             ("BENCH_TOKENS", tok_file.to_str().ok_or("path")?),
             ("BENCH_AUTH", &admin),
         ],
+        pid,
+        &redis,
     )?;
     let redis_get = backend.redis_get_anchor(args.connections, args.redis_requests);
 
@@ -456,17 +504,26 @@ fn report(args: &Args, store: &str, fig: &Figures) {
     println!(
         "{:<44} {:>12.0}/s {:>12.0}/s {:>8.2}",
         "validate (uniform tokens) vs own /healthz",
-        validate,
-        healthz,
-        validate / healthz
+        validate.rate,
+        healthz.rate,
+        validate.rate / healthz.rate
     );
+    for (label, run) in [("healthz", healthz), ("validate", validate)] {
+        println!(
+            "{:<44} {:>14} {:>14} {:>8}",
+            format!("  CPU µs per {label}: sessiond / store / rest"),
+            format!("{:.1} / {:.1}", run.cpu.server_us, run.cpu.store_us),
+            format!("{:.1}", run.cpu.other_us),
+            "-"
+        );
+    }
     if let Some(get) = redis_get {
         println!(
             "{:<44} {:>12.0}/s {:>12.0}/s {:>8.2}",
             "validate vs redis-benchmark GET (same Redis)",
-            validate,
+            validate.rate,
             get,
-            validate / get
+            validate.rate / get
         );
     }
     if let Some((bytes, keys)) = redis_per_session {
@@ -553,10 +610,16 @@ fn summary(args: &Args, all: &[(&str, Figures)]) {
         println!();
     };
     let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
-    row("validate /s", &|f| format!("{:.0}", f.validate));
-    row("own /healthz /s", &|f| format!("{:.0}", f.healthz));
+    row("validate /s", &|f| format!("{:.0}", f.validate.rate));
+    row("own /healthz /s", &|f| format!("{:.0}", f.healthz.rate));
     row("validate / healthz", &|f| {
-        format!("{:.2}", f.validate / f.healthz)
+        format!("{:.2}", f.validate.rate / f.healthz.rate)
+    });
+    row("CPU µs/validate sessiond+store", &|f| {
+        format!(
+            "{:.1}+{:.1}",
+            f.validate.cpu.server_us, f.validate.cpu.store_us
+        )
     });
     row("redis-benchmark GET /s", &|f| {
         f.redis_get.map_or("-".into(), |g| format!("{g:.0}"))

@@ -4,14 +4,18 @@
 //!
 //! ```text
 //! {P.N}:s:<id>                      hash: one session (fields in record.rs)
-//! {P.N}:i:<tenant|*>:<l|e>:<what>   sorted set of ids (score 0, lexicographic): live (l) or
-//!                                   ended (e) sessions of a tenant (or of all, `*`) by
+//! {P.N}:i:<tenant|*>:l:<what>       sorted set of ids (score 0, lexicographic): live
+//!                                   sessions of a tenant (or of all, `*`) by
 //!                                   `all`, `svc:…`, `node:…`, `name:<folded>`, `sid:<UPPER>`,
 //!                                   `uid:…`, `gid:…`, `aid:…`, `xid:…`, `share:…`, `own:…`
+//! {P.N}:i:<tenant|*>:e:all          the same for ended sessions, by `all` only: an end moves
+//!                                   a session out of every live index and into this one
+//!                                   (two ZADDs, not one per word); lists of tombstones scan
+//!                                   it and filter each candidate
 //! {P.N}:due                         sorted set `<deadline>:<id>` of live sessions (sweeper)
 //! {P.N}:ended                       sorted set `<ended_at>:<id>` of tombstones (purge)
-//! {P.N}:tix                         hash id → "<tenant>|<index list>" of tombstones, so a
-//!                                   purge can clean the indexes of an expired key
+//! {P.N}:tix                         hash id → "<tenant>" of tombstones, so a purge can clean
+//!                                   the ended index of an expired key
 //! {P.N}:x:<tenant>:<svc>:<len>:<node>:<xid>  the id of the live session holding an
 //!                                   external id (`-:` when there is no node)
 //! ```

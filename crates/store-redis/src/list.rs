@@ -130,7 +130,11 @@ async fn pick_keys(
         .map(|w| {
             states(f)
                 .iter()
-                .map(|&ended| layout.index(shard, tenant_of(f), ended, w))
+                .map(|&ended| {
+                    // Tombstones have one index per tenant (end.lua): scan it and filter.
+                    let w = if ended { "all" } else { w.as_str() };
+                    layout.index(shard, tenant_of(f), ended, w)
+                })
                 .collect()
         })
         .collect();

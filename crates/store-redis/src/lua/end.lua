@@ -1,7 +1,8 @@
 -- Compare-and-set end of sessions of one shard, in order: an active session gets the end's
--- state, time, ender and reason, moves from the live to the ended indexes, leaves the
--- deadline index, enters the ended-at index, frees its external id, and its key gets the
--- tombstone TTL.
+-- state, time, ender and reason, leaves every live index, enters the one ended index of its
+-- tenant and of all (`e:all`: tombstones are listed by scanning it, so an end costs two
+-- ZADDs instead of one per index word), leaves the deadline index, enters the ended-at
+-- index, frees its external id, and its key gets the tombstone TTL.
 -- KEYS: session keys. ARGV: base, state, ended_at, by, reason, has_reason, ttl_secs, ids…
 -- Returns per key: 'N' (absent), the state it had already ended in, or 'E' (ended now).
 local base, state, ea, by, reason, has_reason, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4],
@@ -21,9 +22,9 @@ for i, key in ipairs(KEYS) do
     for _, w in ipairs(all) do
       redis.call('ZREM', base .. ':i:' .. t .. ':l:' .. w, id)
       redis.call('ZREM', base .. ':i:*:l:' .. w, id)
-      redis.call('ZADD', base .. ':i:' .. t .. ':e:' .. w, 0, id)
-      redis.call('ZADD', base .. ':i:*:e:' .. w, 0, id)
     end
+    redis.call('ZADD', base .. ':i:' .. t .. ':e:all', 0, id)
+    redis.call('ZADD', base .. ':i:*:e:all', 0, id)
     local ex = redis.call('HGET', key, 'ex')
     if ex then
       redis.call('ZREM', base .. ':due', ex .. ':' .. id)
@@ -32,7 +33,7 @@ for i, key in ipairs(KEYS) do
     redis.call('HSET', key, 'st', state, 'ea', ea, 'eb', by)
     if has_reason == '1' then redis.call('HSET', key, 'er', reason) end
     redis.call('ZADD', base .. ':ended', 0, ea .. ':' .. id)
-    redis.call('HSET', base .. ':tix', id, t .. '|' .. cjson.encode(all))
+    redis.call('HSET', base .. ':tix', id, t)
     redis.call('EXPIRE', key, ttl)
     -- Free the external id (its key is in this slot) if this session still holds it. The
     -- prefix check only skips a key some other layout put elsewhere: never touch another slot.

@@ -9,9 +9,16 @@ for i = 2, #ARGV do
     local id = string.sub(m, 22)
     local tix = redis.call('HGET', base .. ':tix', id)
     if tix then
+      -- "<tenant>"; an entry written before ended sessions had only the `all` index is
+      -- "<tenant>|<JSON list of index words>".
       local bar = string.find(tix, '|', 1, true)
-      local t = string.sub(tix, 1, bar - 1)
-      for _, w in ipairs(cjson.decode(string.sub(tix, bar + 1))) do
+      local t = tix
+      local words = {'all'}
+      if bar then
+        t = string.sub(tix, 1, bar - 1)
+        words = cjson.decode(string.sub(tix, bar + 1))
+      end
+      for _, w in ipairs(words) do
         redis.call('ZREM', base .. ':i:' .. t .. ':e:' .. w, id)
         redis.call('ZREM', base .. ':i:*:e:' .. w, id)
       end

@@ -12,7 +12,9 @@
 //!                                   a session out of every live index and into this one
 //!                                   (two ZADDs, not one per word); lists of tombstones scan
 //!                                   it and filter each candidate
-//! {P.N}:due                         sorted set `<deadline>:<id>` of live sessions (sweeper)
+//! {P.N}:due                         sorted set `<deadline>:<id>` of live sessions (sweeper);
+//!                                   lazy: an entry may be earlier than the deadline (a touch
+//!                                   moves only the hash's `ex`; the sweep moves the entry)
 //! {P.N}:ended                       sorted set `<ended_at>:<id>` of tombstones (purge)
 //! {P.N}:tix                         hash id → "<tenant>" of tombstones, so a purge can clean
 //!                                   the ended index of an expired key

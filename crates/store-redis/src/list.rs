@@ -212,9 +212,9 @@ async fn load(store: &RedisStore, ids: &[SessionId]) -> StoreResult<Vec<Session>
     }
     let mut p = redis::pipe();
     for id in ids {
-        p.cmd("HGETALL").arg(store.layout.session(id));
+        p.add_command(crate::record::read(store.layout.session(id)));
     }
-    let rows: Vec<HashMap<String, Vec<u8>>> = store.conn.pipe(store.t(), &p).await?;
+    let rows: Vec<crate::record::Row> = store.conn.pipe(store.t(), &p).await?;
     let mut out = Vec::with_capacity(ids.len());
     for (id, row) in ids.iter().zip(rows) {
         if let Some((s, _)) = decode(id, &row)? {

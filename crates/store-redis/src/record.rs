@@ -1,6 +1,6 @@
 //! A session as hash fields. The parts Lua scripts compare or change are fields of their own
 //! (`st`, `la` and the deadline `ex` as padded times, `cc` as an integer for HINCRBY, the end
-//! fields); the rest is two JSON blobs written by Rust only: `f` (fixed at registration) and
+//! fields, and `dx`: the deadline the lazy `due` index holds, see touch.lua); the rest is two JSON blobs written by Rust only: `f` (fixed at registration) and
 //! `m` (rewritten by `update_live`). Times are integers in nanoseconds: the `Session` serde
 //! form (RFC 3339 micros) would lose precision.
 
@@ -11,7 +11,7 @@ use sessiond_core::{
     Activity, HumanDuration, Session, SessionId, SessionKind, SessionState, StoreError,
     StoreResult, Timestamp, User,
 };
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 #[derive(Serialize, Deserialize)]
@@ -109,20 +109,41 @@ fn corrupt(id: &SessionId, what: &str) -> StoreError {
     StoreError::Internal(format!("session {id}: corrupt field {what}"))
 }
 
-/// Rebuilds a session (and its token hash) from HGETALL; `None` for an empty answer (no key).
-pub(crate) fn decode(
-    id: &SessionId,
-    h: &HashMap<String, Vec<u8>>,
-) -> StoreResult<Option<(Session, TokenHash)>> {
-    if h.is_empty() {
+/// The hash fields a session is read from, in the order of [`read`]'s answer. Reads ask for
+/// these and no more: HGETALL would also carry the index lists (`ixf`, `ixm`) and the
+/// bookkeeping fields, which only scripts need, on every validate.
+const READ_FIELDS: [&str; 9] = ["f", "m", "st", "la", "cc", "h", "ea", "eb", "er"];
+
+/// One session's fields as [`read`] answers them (`None` for an absent field).
+pub(crate) type Row = Vec<Option<Vec<u8>>>;
+
+/// The command reading one session's fields (HMGET of [`READ_FIELDS`]).
+pub(crate) fn read(key: String) -> redis::Cmd {
+    let mut c = redis::cmd("HMGET");
+    c.arg(key).arg(&READ_FIELDS[..]);
+    c
+}
+
+/// Rebuilds a session (and its token hash) from [`read`]'s answer; `None` when the key does
+/// not exist (every field absent).
+pub(crate) fn decode(id: &SessionId, row: &Row) -> StoreResult<Option<(Session, TokenHash)>> {
+    if row.iter().all(Option::is_none) {
         return Ok(None);
     }
+    let field = |k: &str| -> Option<&Vec<u8>> {
+        READ_FIELDS
+            .iter()
+            .position(|f| *f == k)
+            .and_then(|i| row.get(i))
+            .and_then(Option::as_ref)
+    };
     let text = |k: &str| -> StoreResult<String> {
-        let v = h.get(k).ok_or_else(|| corrupt(id, k))?;
+        let v = field(k).ok_or_else(|| corrupt(id, k))?;
         String::from_utf8(v.clone()).map_err(|_| corrupt(id, k))
     };
-    let opt_text =
-        |k: &str| -> StoreResult<Option<String>> { h.contains_key(k).then(|| text(k)).transpose() };
+    let opt_text = |k: &str| -> StoreResult<Option<String>> {
+        field(k).is_some().then(|| text(k)).transpose()
+    };
     let time =
         |k: &str| -> StoreResult<Timestamp> { unpad(&text(k)?).ok_or_else(|| corrupt(id, k)) };
     let f: Fixed = serde_json::from_str(&text("f")?).map_err(|_| corrupt(id, "f"))?;
@@ -130,8 +151,7 @@ pub(crate) fn decode(
     let state = SessionState::parse(&text("st")?).ok_or_else(|| corrupt(id, "st"))?;
     let kind = SessionKind::parse(&f.kind).ok_or_else(|| corrupt(id, "kind"))?;
     let call_count: u64 = text("cc")?.parse().map_err(|_| corrupt(id, "cc"))?;
-    let hash: TokenHash = h
-        .get("h")
+    let hash: TokenHash = field("h")
         .and_then(|v| v.as_slice().try_into().ok())
         .ok_or_else(|| corrupt(id, "h"))?;
     let ended_at = match opt_text("ea")? {

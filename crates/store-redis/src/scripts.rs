@@ -10,6 +10,7 @@ pub(crate) struct Scripts {
     pub(crate) end: Script,
     pub(crate) states: Script,
     pub(crate) set_deadline: Script,
+    pub(crate) due: Script,
     pub(crate) purge: Script,
     pub(crate) dir: crate::directory::DirScripts,
 }
@@ -23,6 +24,7 @@ impl Scripts {
             end: Script::new(include_str!("lua/end.lua")),
             states: Script::new(include_str!("lua/states.lua")),
             set_deadline: Script::new(include_str!("lua/set_deadline.lua")),
+            due: Script::new(include_str!("lua/due.lua")),
             purge: Script::new(include_str!("lua/purge.lua")),
             dir: crate::directory::DirScripts::new(),
         }

@@ -2,16 +2,14 @@
 //! deadlines) and purge. Lists are in list.rs.
 
 use crate::keys::{fixed_entries, mutable_entries, pad};
-use crate::record::{deadline_arg, decode, fixed_json, mutable_json};
+use crate::record::{deadline_arg, decode, fixed_json, mutable_json, read, Row};
 use crate::{internal, RedisStore};
 use async_trait::async_trait;
 use futures_util::future::try_join_all;
 use sessiond_core::filter::{ListQuery, Page, SessionFilter};
 use sessiond_core::store::{EndBatch, EndInfo, EndOutcome, SessionStore, TokenHash, Touch};
 use sessiond_core::{Session, SessionId, SessionState, StoreError, StoreResult, Timestamp};
-use std::collections::{BTreeMap, HashMap, HashSet};
-
-type Fields = HashMap<String, Vec<u8>>;
+use std::collections::{BTreeMap, HashSet};
 
 fn json_list(v: &[String]) -> StoreResult<String> {
     serde_json::to_string(v).map_err(internal)
@@ -27,7 +25,7 @@ impl RedisStore {
         m
     }
 
-    /// HGETALL of several sessions: one pipeline per shard, shards concurrently.
+    /// The fields of several sessions: one pipeline per shard, shards concurrently.
     pub(crate) async fn fetch(
         &self,
         ids: &[SessionId],
@@ -39,9 +37,9 @@ impl RedisStore {
         let per_shard = try_join_all(groups.values().map(|pos| async move {
             let mut p = redis::pipe();
             for &i in pos {
-                p.cmd("HGETALL").arg(self.layout.session(&ids[i]));
+                p.add_command(read(self.layout.session(&ids[i])));
             }
-            let rows: Vec<Fields> = self.conn.pipe(self.t(), &p).await?;
+            let rows: Vec<Row> = self.conn.pipe(self.t(), &p).await?;
             Ok::<_, StoreError>((pos, rows))
         }))
         .await?;
@@ -213,11 +211,11 @@ impl SessionStore for RedisStore {
             .collect())
     }
 
-    /// One HGETALL: the session and its token hash live in one hash.
+    /// One HMGET: the session and its token hash live in one hash.
     async fn get_session_auth(&self, id: &SessionId) -> StoreResult<Option<(Session, TokenHash)>> {
-        let row: Fields = self
+        let row: Row = self
             .conn
-            .query(self.t(), redis::cmd("HGETALL").arg(self.layout.session(id)))
+            .query(self.t(), &read(self.layout.session(id)))
             .await?;
         decode(id, &row)
     }
@@ -311,17 +309,18 @@ impl SessionStore for RedisStore {
             Some(n) => format!("({}", pad(Timestamp(n))),
             None => "+".to_string(),
         };
+        // due.lua moves entries the lazy index left early (touch.lua) and answers only due
+        // ones; the budget bounds the entries one call examines, the sweeper calls again.
+        let budget = limit.saturating_mul(4).saturating_add(100);
         let per_shard = try_join_all((0..self.layout.shards).map(|shard| {
             let max = max.clone();
             async move {
-                let mut c = redis::cmd("ZRANGEBYLEX");
-                c.arg(self.layout.due(shard))
-                    .arg("-")
+                let mut inv = self.scripts.due.key(self.layout.due(shard));
+                inv.arg(self.layout.base(shard))
                     .arg(max)
-                    .arg("LIMIT")
-                    .arg(0)
-                    .arg(limit);
-                self.conn.query::<Vec<String>>(self.t(), &c).await
+                    .arg(limit)
+                    .arg(budget);
+                self.conn.script::<Vec<String>>(self.t(), &inv).await
             }
         }))
         .await?;

@@ -302,6 +302,12 @@ pub async fn touches_move_forward_and_add(store: Arc<dyn Store>) {
         .await
         .expect("due")
         .is_empty());
+    // A store may keep its deadline index lazily (Redis moves an early entry when it sweeps
+    // past it), but the session is due at its own deadline, twice in a row, and only once.
+    for _ in 0..2 {
+        let due = store.due_for_expiry(at(2000), 10).await.expect("due");
+        assert_eq!(due.iter().map(|d| &d.id).collect::<Vec<_>>(), vec![&s.id]);
+    }
     // Only the touched fields changed.
     let mut want = s.clone();
     want.last_active_at = at(20);

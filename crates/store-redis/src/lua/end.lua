@@ -25,11 +25,10 @@ for i, key in ipairs(KEYS) do
     end
     redis.call('ZADD', base .. ':i:' .. t .. ':e:all', 0, id)
     redis.call('ZADD', base .. ':i:*:e:all', 0, id)
-    local ex = redis.call('HGET', key, 'ex')
-    if ex then
-      redis.call('ZREM', base .. ':due', ex .. ':' .. id)
-      redis.call('HDEL', key, 'ex')
-    end
+    local d = redis.call('HMGET', key, 'ex', 'dx')
+    local dx = d[2] or d[1]
+    if dx then redis.call('ZREM', base .. ':due', dx .. ':' .. id) end
+    if d[1] or d[2] then redis.call('HDEL', key, 'ex', 'dx') end
     redis.call('HSET', key, 'st', state, 'ea', ea, 'eb', by)
     if has_reason == '1' then redis.call('HSET', key, 'er', reason) end
     redis.call('ZADD', base .. ':ended', 0, ea .. ':' .. id)

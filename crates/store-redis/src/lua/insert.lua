@@ -18,7 +18,7 @@ end
 redis.call('HSET', KEYS[1], 'f', ARGV[4], 'm', ARGV[5], 'st', 'active', 'la', ARGV[6],
   'cc', ARGV[7], 'h', ARGV[8], 't', t, 'ixf', ARGV[10], 'ixm', ARGV[11])
 if ARGV[9] ~= '' then
-  redis.call('HSET', KEYS[1], 'ex', ARGV[9])
+  redis.call('HSET', KEYS[1], 'ex', ARGV[9], 'dx', ARGV[9])
   redis.call('ZADD', base .. ':due', 0, ARGV[9] .. ':' .. id)
 end
 if xk then

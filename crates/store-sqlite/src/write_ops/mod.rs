@@ -12,6 +12,7 @@ use sessiond_core::{
     AccessKey, AuditRecord, Principal, Session, SessionId, SessionState, StoreError, StoreResult,
     Tenant, Timestamp,
 };
+use std::collections::HashSet;
 
 /// One queued write.
 #[derive(Debug)]
@@ -215,24 +216,29 @@ fn end_if_active(
             "a session cannot end as active".into(),
         ));
     }
+    // One statement for the whole batch, not one per id: each statement with the tombstone
+    // trigger opens a statement journal and copies into it every page it touches, so a
+    // per-id UPDATE copied the same index pages once per id.
+    let list = serde_json::to_string(&ids.iter().map(SessionId::as_str).collect::<Vec<_>>())
+        .map_err(|e| StoreError::Internal(e.to_string()))?;
     let mut update = conn
         .prepare_cached(
             "UPDATE sessions SET state = ?2, ended_at = ?3, ended_by = ?4, end_reason = ?5 \
-             WHERE id = ?1 AND state = 'active'",
+             WHERE id IN (SELECT value FROM json_each(?1)) AND state = 'active' \
+             RETURNING id",
         )
+        .map_err(map_err)?;
+    let mut ended: HashSet<String> = update
+        .query_map(
+            params![list, end.state.as_str(), end.at.nanos(), end.by, end.reason],
+            |r| r.get::<_, String>(0),
+        )
+        .and_then(|rows| rows.collect::<Result<_, _>>())
         .map_err(map_err)?;
     let mut outcomes = Vec::with_capacity(ids.len());
     for id in ids {
-        let n = update
-            .execute(params![
-                id.as_str(),
-                end.state.as_str(),
-                end.at.nanos(),
-                end.by,
-                end.reason,
-            ])
-            .map_err(map_err)?;
-        outcomes.push(if n == 1 {
+        // A repeated id is ended once; its later copies find it ended, as they would have.
+        outcomes.push(if ended.remove(id.as_str()) {
             EndOutcome::Ended
         } else {
             match state_of(conn, id)?.as_deref().and_then(SessionState::parse) {

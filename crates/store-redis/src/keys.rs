@@ -1,4 +1,5 @@
-//! The key layout. Every key of shard N starts with the hash tag `{PREFIX.N}`, so one
+//! The key layout. Every key of shard N starts with its hash tag `{PREFIX.N.k}` (k: see
+//! [`LAYOUT_V2`]; `{PREFIX.N}` in layout 1), so one
 //! session's hash and all of its shard's indexes share a slot and a Lua script may touch
 //! them together; the directory lives under `{PREFIX.dir}`.
 //!
@@ -18,6 +19,7 @@
 //! {P.N}:ended                       sorted set `<ended_at>:<id>` of tombstones (purge)
 //! {P.N}:tix                         hash id → "<tenant>" of tombstones, so a purge can clean
 //!                                   the ended index of an expired key
+//! {P.dir}:layout                    `<version>:<shards>` of this data set (LAYOUT_V2)
 //! {P.N}:x:<tenant>:<svc>:<len>:<node>:<xid>  the id of the live session holding an
 //!                                   external id (`-:` when there is no node)
 //! ```
@@ -43,17 +45,55 @@ pub(crate) fn unpad(s: &str) -> Option<Timestamp> {
     Some(Timestamp((i128::from(v) - (1i128 << 63)) as i64))
 }
 
+/// Layout versions, recorded under `{P.dir}:layout` as `<version>:<shards>` by the first
+/// replica that connects, so that every later one uses the same key names.
+/// 1: shard N's hash tag is `P.N`. 2: the tag is `P.N.k`, k chosen so that the tags of the
+/// S shards fall in S equal slot ranges: a Cluster whose primaries own equal slot ranges
+/// then gets an equal share of shards (16 plain tags gave one of three primaries 7).
+pub(crate) const LAYOUT_V1: u32 = 1;
+pub(crate) const LAYOUT_V2: u32 = 2;
+
+/// Redis Cluster's key slot of a hash tag's content.
+fn slot(tag: &str) -> u32 {
+    u32::from(crc16::State::<crc16::XMODEM>::calculate(tag.as_bytes())) % 16384
+}
+
+/// Shard `n`'s tag in layout 2: the first `P.n.k` whose slot is in the n-th of `shards`
+/// equal slot ranges (about `shards` tries; the bound is never reached in practice).
+fn balanced_tag(prefix: &str, n: u16, shards: u16) -> String {
+    let (lo, hi) = (
+        u32::from(n) * 16384 / u32::from(shards),
+        (u32::from(n) + 1) * 16384 / u32::from(shards),
+    );
+    (0..1_000_000u32)
+        .map(|k| format!("{prefix}.{n}.{k}"))
+        .find(|t| (lo..hi).contains(&slot(t)))
+        .unwrap_or_else(|| format!("{prefix}.{n}"))
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct Layout {
     prefix: String,
     pub(crate) shards: u16,
+    /// Hash tag of each shard (without braces).
+    tags: Vec<String>,
 }
 
 impl Layout {
-    pub(crate) fn new(prefix: &str, shards: u16) -> Layout {
+    pub(crate) fn new(prefix: &str, shards: u16, version: u32) -> Layout {
+        let tags = (0..shards)
+            .map(|n| {
+                if version >= LAYOUT_V2 {
+                    balanced_tag(prefix, n, shards)
+                } else {
+                    format!("{prefix}.{n}")
+                }
+            })
+            .collect();
         Layout {
             prefix: prefix.to_string(),
             shards,
+            tags,
         }
     }
 
@@ -62,9 +102,12 @@ impl Layout {
         (fnv1a32(id.as_str().as_bytes()) % u32::from(self.shards)) as u16
     }
 
-    /// `{P.N}`: the prefix of every key of shard N (scripts build index keys from it).
+    /// `{tag}`: the prefix of every key of shard N (scripts build index keys from it).
     pub(crate) fn base(&self, shard: u16) -> String {
-        format!("{{{}.{}}}", self.prefix, shard)
+        match self.tags.get(usize::from(shard)) {
+            Some(t) => format!("{{{t}}}"),
+            None => format!("{{{}.{}}}", self.prefix, shard),
+        }
     }
 
     pub(crate) fn session(&self, id: &SessionId) -> String {
@@ -164,6 +207,31 @@ pub(crate) fn mutable_entries(s: &Session) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn balanced_tags_fall_in_equal_slot_ranges() {
+        for shards in [1u16, 3, 16, 1024] {
+            let l = Layout::new("sessiond", shards, LAYOUT_V2);
+            for n in 0..shards {
+                let b = l.base(n);
+                let tag = b.trim_start_matches('{').trim_end_matches('}');
+                let s = slot(tag);
+                assert!(
+                    s * u32::from(shards) / 16384 == u32::from(n),
+                    "{b} slot {s}"
+                );
+            }
+        }
+        // Three primaries with equal slot ranges hold 5 or 6 of 16 shards each.
+        let l = Layout::new("sessiond", 16, LAYOUT_V2);
+        let mut per = [0; 3];
+        for n in 0..16 {
+            let b = l.base(n);
+            per[(slot(b.trim_matches(['{', '}'])) * 3 / 16384) as usize] += 1;
+        }
+        assert!(per.iter().all(|&c| (5..=6).contains(&c)), "{per:?}");
+        assert_eq!(Layout::new("p", 4, LAYOUT_V1).base(3), "{p.3}");
+    }
 
     #[test]
     fn padded_times_sort_like_numbers_and_round_trip() {

@@ -81,10 +81,11 @@ impl RedisStore {
             format!("{}:invalidations", opts.prefix),
             opts.command_timeout,
         );
+        let version = layout_version(&conn, &opts).await?;
         let mut store = RedisStore {
             feed,
             conn,
-            layout: Layout::new(&opts.prefix, opts.shards),
+            layout: Layout::new(&opts.prefix, opts.shards, version),
             wait_n: 0,
             cluster,
             scripts: Scripts::new(),
@@ -103,9 +104,19 @@ impl RedisStore {
         self.wait_n
     }
 
-    /// The shard (0..S) of a session id (a helper for tests: raw keys are `{P.N}:s:<id>`).
+    /// The shard (0..S) of a session id (a helper for tests).
     pub fn shard_of(&self, id: &sessiond_core::SessionId) -> u16 {
         self.layout.shard_of(id)
+    }
+
+    /// The raw key of a session's hash (a helper for tests).
+    pub fn session_key(&self, id: &sessiond_core::SessionId) -> String {
+        self.layout.session(id)
+    }
+
+    /// `{tag}`, the key prefix of shard N (a helper for tests: its slot is the shard's).
+    pub fn shard_base(&self, shard: u16) -> String {
+        self.layout.base(shard)
     }
 
     fn t(&self) -> Duration {
@@ -181,5 +192,51 @@ impl Store for RedisStore {
 
     fn invalidations_live(&self) -> bool {
         self.feed.live()
+    }
+}
+
+/// The layout of the data set under this prefix (keys.rs, [`keys::LAYOUT_V2`]): the one
+/// recorded by the first replica, else 1 for a data set written before the record existed
+/// (its directory is there), else 2 for a new one. A shard count other than the recorded one
+/// would read every session from the wrong key: refused.
+async fn layout_version(conn: &conn::Conn, opts: &RedisOptions) -> StoreResult<u32> {
+    let probe = Layout::new(&opts.prefix, 1, keys::LAYOUT_V1);
+    let key = probe.dir("layout");
+    let t = opts.command_timeout;
+    let mut recorded: Option<String> = conn.query(t, redis::cmd("GET").arg(&key)).await?;
+    if recorded.is_none() {
+        let old: bool = conn
+            .query(t, redis::cmd("EXISTS").arg(probe.dir("tseq")))
+            .await?;
+        let version = if old {
+            keys::LAYOUT_V1
+        } else {
+            keys::LAYOUT_V2
+        };
+        let mine = format!("{version}:{}", opts.shards);
+        // NX: of replicas starting together on a new data set, the first one decides.
+        let _: Option<String> = conn
+            .query(t, redis::cmd("SET").arg(&key).arg(&mine).arg("NX"))
+            .await?;
+        recorded = conn.query(t, redis::cmd("GET").arg(&key)).await?;
+    }
+    let recorded = recorded.unwrap_or_default();
+    let parsed = recorded
+        .split_once(':')
+        .and_then(|(v, s)| Some((v.parse::<u32>().ok()?, s.parse::<u16>().ok()?)));
+    match parsed {
+        Some((v, shards))
+            if shards == opts.shards && (keys::LAYOUT_V1..=keys::LAYOUT_V2).contains(&v) =>
+        {
+            Ok(v)
+        }
+        Some((v, shards)) if v <= keys::LAYOUT_V2 => Err(StoreError::Internal(format!(
+            "the data under prefix {:?} is laid out in {shards} shards, not {}",
+            opts.prefix, opts.shards
+        ))),
+        _ => Err(StoreError::Internal(format!(
+            "unknown layout {recorded:?} under prefix {:?} (written by a newer sessiond?)",
+            opts.prefix
+        ))),
     }
 }

@@ -38,6 +38,58 @@ fn raw(url: &str) -> redis::Connection {
         .expect("connection")
 }
 
+/// The first store on a prefix records its layout; later ones follow it, a data set from
+/// before the record keeps plain tags, and another shard count is refused, not misread.
+#[tokio::test]
+async fn the_layout_is_recorded_followed_and_guarded() {
+    let server = RedisServer::start();
+    let mut c = raw(&server.url());
+    let o = opts(Duration::from_secs(3600));
+    let a = RedisStore::connect(&server.url(), o.clone())
+        .await
+        .expect("connect a");
+    let layout_key = format!("{{{}.dir}}:layout", o.prefix);
+    let rec: String = redis::cmd("GET")
+        .arg(&layout_key)
+        .query(&mut c)
+        .expect("get");
+    assert_eq!(rec, "2:16");
+    assert_ne!(
+        a.shard_base(3),
+        format!("{{{}.3}}", o.prefix),
+        "balanced tags"
+    );
+    let s = session(Ids::default().next(), 1, T0);
+    insert(&a, &s).await;
+    let b = RedisStore::connect(&server.url(), o.clone())
+        .await
+        .expect("connect b");
+    assert_eq!(b.session_key(&s.id), a.session_key(&s.id));
+    assert!(b.get_session_auth(&s.id).await.expect("get").is_some());
+    let other = RedisOptions {
+        shards: 8,
+        ..o.clone()
+    };
+    let e = RedisStore::connect(&server.url(), other)
+        .await
+        .expect_err("another shard count");
+    assert!(e.to_string().contains("16 shards"), "{e}");
+    // A data set written before the record (a directory, no layout key) keeps layout 1.
+    let _: () = redis::cmd("DEL")
+        .arg(&layout_key)
+        .query(&mut c)
+        .expect("del");
+    let old = RedisStore::connect(&server.url(), o.clone())
+        .await
+        .expect("connect old");
+    assert_eq!(old.shard_base(3), format!("{{{}.3}}", o.prefix));
+    let rec: String = redis::cmd("GET")
+        .arg(&layout_key)
+        .query(&mut c)
+        .expect("get");
+    assert_eq!(rec, "1:16");
+}
+
 #[tokio::test]
 async fn tombstones_get_the_retention_ttl_and_a_second_store_sees_the_end() {
     let server = RedisServer::start();
@@ -52,7 +104,7 @@ async fn tombstones_get_the_retention_ttl_and_a_second_store_sees_the_end() {
     let ids = Ids::default();
     let s = session(ids.next(), 1, T0);
     insert(&a, &s).await;
-    let key = format!("{{{}.{}}}:s:{}", o.prefix, a.shard_of(&s.id), s.id);
+    let key = a.session_key(&s.id);
     let mut c = raw(&server.url());
     let ttl: i64 = redis::cmd("TTL").arg(&key).query(&mut c).expect("ttl");
     assert_eq!(ttl, -1, "a live session never expires");
@@ -141,6 +193,7 @@ async fn cluster_failover_keeps_every_acknowledged_end() {
             .expect("connect"),
     );
     assert_eq!(store.backend(), "redis-cluster");
+    let shard0 = store.shard_base(0);
     assert_eq!(
         store.wait_replicas(),
         1,
@@ -197,7 +250,7 @@ async fn cluster_failover_keeps_every_acknowledged_end() {
         ));
         let s: u16 = redis::cmd("CLUSTER")
             .arg("KEYSLOT")
-            .arg(format!("{{{}.0}}", o.prefix))
+            .arg(shard0.clone())
             .query(&mut c)
             .expect("keyslot");
         s

@@ -5,38 +5,52 @@
 -- index, frees its external id, and its key gets the tombstone TTL.
 -- KEYS: session keys. ARGV: base, state, ended_at, by, reason, has_reason, ttl_secs, ids…
 -- Returns per key: 'N' (absent), the state it had already ended in, or 'E' (ended now).
+-- One HMGET per session and key prefixes built once per tenant: a bulk end runs this for
+-- thousands of sessions, and on a cluster every replica replays each write it makes.
 local base, state, ea, by, reason, has_reason, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4],
   ARGV[5], ARGV[6], ARGV[7]
+local due, ended, tix = base .. ':due', base .. ':ended', base .. ':tix'
+local live_all, ended_all = base .. ':i:*:l:', base .. ':i:*:e:all'
+local per_tenant = {}
 local out = {}
 for i, key in ipairs(KEYS) do
   local id = ARGV[7 + i]
-  local st = redis.call('HGET', key, 'st')
+  local h = redis.call('HMGET', key, 'st', 't', 'ixf', 'ixm', 'ex', 'dx', 'xk')
+  local st = h[1]
   if not st then
     out[i] = 'N'
   elseif st ~= 'active' then
     out[i] = st
   else
-    local t = redis.call('HGET', key, 't')
-    local all = cjson.decode(redis.call('HGET', key, 'ixf'))
-    for _, w in ipairs(cjson.decode(redis.call('HGET', key, 'ixm'))) do table.insert(all, w) end
-    for _, w in ipairs(all) do
-      redis.call('ZREM', base .. ':i:' .. t .. ':l:' .. w, id)
-      redis.call('ZREM', base .. ':i:*:l:' .. w, id)
+    local t = h[2]
+    local p = per_tenant[t]
+    if not p then
+      p = { base .. ':i:' .. t .. ':l:', base .. ':i:' .. t .. ':e:all' }
+      per_tenant[t] = p
     end
-    redis.call('ZADD', base .. ':i:' .. t .. ':e:all', 0, id)
-    redis.call('ZADD', base .. ':i:*:e:all', 0, id)
-    local d = redis.call('HMGET', key, 'ex', 'dx')
-    local dx = d[2] or d[1]
-    if dx then redis.call('ZREM', base .. ':due', dx .. ':' .. id) end
-    if d[1] or d[2] then redis.call('HDEL', key, 'ex', 'dx') end
-    redis.call('HSET', key, 'st', state, 'ea', ea, 'eb', by)
-    if has_reason == '1' then redis.call('HSET', key, 'er', reason) end
-    redis.call('ZADD', base .. ':ended', 0, ea .. ':' .. id)
-    redis.call('HSET', base .. ':tix', id, t)
+    local fixed, mutable = cjson.decode(h[3]), cjson.decode(h[4])
+    for _, words in ipairs({ fixed, mutable }) do
+      for _, w in ipairs(words) do
+        redis.call('ZREM', p[1] .. w, id)
+        redis.call('ZREM', live_all .. w, id)
+      end
+    end
+    redis.call('ZADD', p[2], 0, id)
+    redis.call('ZADD', ended_all, 0, id)
+    local dx = h[6] or h[5]
+    if dx then redis.call('ZREM', due, dx .. ':' .. id) end
+    if h[5] or h[6] then redis.call('HDEL', key, 'ex', 'dx') end
+    if has_reason == '1' then
+      redis.call('HSET', key, 'st', state, 'ea', ea, 'eb', by, 'er', reason)
+    else
+      redis.call('HSET', key, 'st', state, 'ea', ea, 'eb', by)
+    end
+    redis.call('ZADD', ended, 0, ea .. ':' .. id)
+    redis.call('HSET', tix, id, t)
     redis.call('EXPIRE', key, ttl)
     -- Free the external id (its key is in this slot) if this session still holds it. The
     -- prefix check only skips a key some other layout put elsewhere: never touch another slot.
-    local xk = redis.call('HGET', key, 'xk')
+    local xk = h[7]
     if xk and string.sub(xk, 1, #base + 1) == base .. ':' and redis.call('GET', xk) == id then
       redis.call('DEL', xk)
     end

@@ -59,6 +59,16 @@ impl Backend {
         }
     }
 
+    /// Ports of every Redis process of the store, replicas too (they replay each write):
+    /// whose CPU the bench counts as the store's.
+    pub fn all_ports(&mut self) -> Vec<u16> {
+        match self {
+            Backend::Sqlite => vec![],
+            Backend::Redis(r) => vec![r.port()],
+            Backend::Cluster(c) => c.ports(),
+        }
+    }
+
     /// `redis-benchmark -t get` against the same Redis, `conns` clients: the anchor of
     /// "one Redis round trip per validate".
     pub fn redis_get_anchor(&mut self, conns: u32, requests: u32) -> Option<f64> {

@@ -1,5 +1,5 @@
-//! Where the CPU went during one wrk run: sessiond's own time, the store's (Redis servers'
-//! `INFO cpu`), and the whole machine's busy time (/proc/stat), so a throughput ratio can be
+//! Where the CPU went during one wrk run: sessiond's own time, the store's (`INFO cpu` of
+//! every Redis process, a Cluster's replicas included), and the whole machine's busy time (/proc/stat), so a throughput ratio can be
 //! read as CPU microseconds per request on each side instead of guessed at.
 
 use std::process::Command;

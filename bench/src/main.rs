@@ -329,7 +329,7 @@ async fn measure(args: &Args, backend: &mut Backend) -> Res<Figures> {
 
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/validate.lua");
     let pid = server.0.id();
-    let redis = backend.primaries();
+    let redis = backend.all_ports();
     let healthz = wrk_cpu(&format!("{base}/healthz"), None, args, &[], pid, &redis)?;
     let validate = wrk_cpu(
         &base,

@@ -71,7 +71,8 @@ impl RedisCluster {
         cluster
     }
 
-    fn ports(&self) -> Vec<u16> {
+    /// Ports of every node started (primaries and replicas, live or not).
+    pub fn ports(&self) -> Vec<u16> {
         self.nodes.iter().map(|n| n.port).collect()
     }
 

@@ -47,6 +47,7 @@ pub fn cases() -> Vec<Case> {
         case!(writes::external_id_unique_while_live),
         case!(writes::touches_move_forward_and_add),
         case!(writes::sweeper_primitives),
+        case!(writes::touched_sessions_never_come_due_early),
         case!(registry::timeouts_with_manual_clock),
         case!(registry::terminate_modes),
         case!(registry::refuse_own_session),

@@ -412,6 +412,63 @@ pub async fn session_round_trip_and_update(store: Arc<dyn Store>) {
     }
 }
 
+/// Sessions whose deadline a touch moved later never come due early, however many there are
+/// (a store may keep its deadline index lazily and move early entries as it meets them, a
+/// bounded number per call), and a session that is due is found within a few calls.
+pub async fn touched_sessions_never_come_due_early(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let ids = Ids::default();
+    let mut touched = Vec::new();
+    for _ in 0..300 {
+        let s = session(ids.next(), 1, at(0));
+        store
+            .insert_session(&s, &hash_of(&s.id), Some(at(100)))
+            .await
+            .expect("insert");
+        touched.push(s.id);
+    }
+    let due_one = session(ids.next(), 1, at(0));
+    store
+        .insert_session(&due_one, &hash_of(&due_one.id), Some(at(500)))
+        .await
+        .expect("insert");
+    let touches: Vec<Touch> = touched
+        .iter()
+        .map(|id| Touch {
+            id: id.clone(),
+            at: at(50),
+            calls: 0,
+            expires_at: Some(at(10_000)),
+        })
+        .collect();
+    store.apply_touches(&touches).await.expect("touch");
+    let mut found = Vec::new();
+    for _ in 0..5 {
+        let due = store.due_for_expiry(at(600), 2).await.expect("due");
+        found.extend(due.into_iter().map(|s| s.id));
+        if !found.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(
+        found,
+        vec![due_one.id.clone()],
+        "only the untouched one is due"
+    );
+    let mut all: Vec<_> = store
+        .due_for_expiry(at(10_000), 1000)
+        .await
+        .expect("due")
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    all.sort();
+    let mut want = touched.clone();
+    want.push(due_one.id.clone());
+    want.sort();
+    assert_eq!(all, want, "at their deadline every one is due");
+}
+
 /// `due_for_expiry` lists live sessions at or past their deadline, oldest deadline first,
 /// up to `limit`; `set_deadline` moves it; `purge_ended` deletes only tombstones ended
 /// before the cut-off, at most `limit` per call, side rows included.

@@ -11,6 +11,10 @@ use sessiond_core::store::{EndBatch, EndInfo, EndOutcome, SessionStore, TokenHas
 use sessiond_core::{Session, SessionId, SessionState, StoreError, StoreResult, Timestamp};
 use std::collections::{BTreeMap, HashSet};
 
+/// Calls of due.lua per shard in one `due_for_expiry` while early entries use up its budget:
+/// up to 8 × (4 × limit + 100) entries moved before the sweep gives up until its next tick.
+const DUE_ROUNDS: usize = 8;
+
 fn json_list(v: &[String]) -> StoreResult<String> {
     serde_json::to_string(v).map_err(internal)
 }
@@ -310,17 +314,28 @@ impl SessionStore for RedisStore {
             None => "+".to_string(),
         };
         // due.lua moves entries the lazy index left early (touch.lua) and answers only due
-        // ones; the budget bounds the entries one call examines, the sweeper calls again.
+        // ones. The budget bounds what one script call examines (Redis runs nothing else
+        // meanwhile); while it runs out, the shard is asked again, up to DUE_ROUNDS times.
         let budget = limit.saturating_mul(4).saturating_add(100);
         let per_shard = try_join_all((0..self.layout.shards).map(|shard| {
             let max = max.clone();
             async move {
-                let mut inv = self.scripts.due.key(self.layout.due(shard));
-                inv.arg(self.layout.base(shard))
-                    .arg(max)
-                    .arg(limit)
-                    .arg(budget);
-                self.conn.script::<Vec<String>>(self.t(), &inv).await
+                let mut found: Vec<String> = Vec::new();
+                for _ in 0..DUE_ROUNDS {
+                    let mut inv = self.scripts.due.key(self.layout.due(shard));
+                    inv.arg(self.layout.base(shard))
+                        .arg(&max)
+                        .arg(limit)
+                        .arg(budget);
+                    let mut got: Vec<String> = self.conn.script(self.t(), &inv).await?;
+                    let more = !got.is_empty() && got.remove(0) == "1";
+                    // Each call answers from the start of the index: the latest is complete.
+                    found = got;
+                    if !more {
+                        break;
+                    }
+                }
+                Ok::<_, StoreError>(found)
             }
         }))
         .await?;

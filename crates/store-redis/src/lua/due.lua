@@ -4,11 +4,18 @@
 -- answer holds only sessions that are due by their own `ex`.
 -- KEYS[1] the shard's due index. ARGV: base, max (exclusive ZRANGEBYLEX bound), limit,
 -- most entries to examine in this call (bounds the time Redis spends here).
--- Returns due members `<ex>:<id>`, at most `limit`.
+-- Returns `more` ('1' when the budget ran out before `limit` due ones were found, so early
+-- entries may still hide due ones: call again; else '0'), then the due members `<ex>:<id>`,
+-- at most `limit`.
 local base, max, limit, budget = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local out = {}
 local seen = 0
-while #out < limit and seen < budget do
+local more = '0'
+while #out < limit do
+  if seen >= budget then
+    more = '1'
+    break
+  end
   -- Due entries stay in place (the end removes them), so skip the ones already taken.
   local batch = redis.call('ZRANGEBYLEX', KEYS[1], '-', max, 'LIMIT', #out, limit - #out)
   if #batch == 0 then break end
@@ -29,4 +36,5 @@ while #out < limit and seen < budget do
     end
   end
 end
+table.insert(out, 1, more)
 return out

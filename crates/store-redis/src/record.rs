@@ -1,7 +1,8 @@
 //! A session as hash fields. The parts Lua scripts compare or change are fields of their own
 //! (`st`, `la` and the deadline `ex` as padded times, `cc` as an integer for HINCRBY, the end
-//! fields, and `dx`: the deadline the lazy `due` index holds, see touch.lua); the rest is two JSON blobs written by Rust only: `f` (fixed at registration) and
-//! `m` (rewritten by `update_live`). Times are integers in nanoseconds: the `Session` serde
+//! fields, and `dx`: the deadline the lazy `due` index holds, see touch.lua); the rest is two
+//! JSON blobs written by Rust only: `f` (fixed at registration) and `m` (rewritten by
+//! `update_live`). Times are integers in nanoseconds: the `Session` serde
 //! form (RFC 3339 micros) would lose precision.
 
 use crate::keys::{pad, unpad};

@@ -3,6 +3,13 @@
 
 use redis::Script;
 
+/// A script with `deadline.lua` (the one exact move of a `due` entry) in front of it.
+macro_rules! with_deadline {
+    ($file:literal) => {
+        concat!(include_str!("lua/deadline.lua"), include_str!($file))
+    };
+}
+
 pub(crate) struct Scripts {
     pub(crate) insert: Script,
     pub(crate) update_live: Script,
@@ -19,11 +26,11 @@ impl Scripts {
     pub(crate) fn new() -> Scripts {
         Scripts {
             insert: Script::new(include_str!("lua/insert.lua")),
-            update_live: Script::new(include_str!("lua/update_live.lua")),
-            touch: Script::new(include_str!("lua/touch.lua")),
-            end: Script::new(include_str!("lua/end.lua")),
+            update_live: Script::new(with_deadline!("lua/update_live.lua")),
+            touch: Script::new(with_deadline!("lua/touch.lua")),
+            end: Script::new(with_deadline!("lua/end.lua")),
             states: Script::new(include_str!("lua/states.lua")),
-            set_deadline: Script::new(include_str!("lua/set_deadline.lua")),
+            set_deadline: Script::new(with_deadline!("lua/set_deadline.lua")),
             due: Script::new(include_str!("lua/due.lua")),
             purge: Script::new(include_str!("lua/purge.lua")),
             dir: crate::directory::DirScripts::new(),

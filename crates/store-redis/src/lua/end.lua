@@ -9,7 +9,7 @@
 -- thousands of sessions, and on a cluster every replica replays each write it makes.
 local base, state, ea, by, reason, has_reason, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4],
   ARGV[5], ARGV[6], ARGV[7]
-local due, ended, tix = base .. ':due', base .. ':ended', base .. ':tix'
+local ended, tix = base .. ':ended', base .. ':tix'
 local live_all, ended_all = base .. ':i:*:l:', base .. ':i:*:e:all'
 local per_tenant = {}
 local out = {}
@@ -37,9 +37,7 @@ for i, key in ipairs(KEYS) do
     end
     redis.call('ZADD', p[2], 0, id)
     redis.call('ZADD', ended_all, 0, id)
-    local dx = h[6] or h[5]
-    if dx then redis.call('ZREM', due, dx .. ':' .. id) end
-    if h[5] or h[6] then redis.call('HDEL', key, 'ex', 'dx') end
+    set_deadline_exactly(key, base, id, h[5], h[6], '')
     if has_reason == '1' then
       redis.call('HSET', key, 'st', state, 'ea', ea, 'eb', by, 'er', reason)
     else

@@ -21,9 +21,8 @@ for i, key in ipairs(KEYS) do
       elseif dx and ex >= dx then
         redis.call('HSET', key, 'la', at, 'ex', ex)
       else
-        if dx then redis.call('ZREM', base .. ':due', dx .. ':' .. id) end
-        redis.call('ZADD', base .. ':due', 0, ex .. ':' .. id)
-        redis.call('HSET', key, 'la', at, 'ex', ex, 'dx', ex)
+        redis.call('HSET', key, 'la', at)
+        set_deadline_exactly(key, base, id, cur[3], cur[4], ex)
       end
     end
     if calls ~= '0' then

@@ -13,15 +13,7 @@ for _, w in ipairs(cjson.decode(ARGV[5])) do
   redis.call('ZADD', base .. ':i:' .. t .. ':l:' .. w, 0, id)
   redis.call('ZADD', base .. ':i:*:l:' .. w, 0, id)
 end
--- The due entry sits at `dx` (touch.lua keeps it lazily); this moves it exactly.
 local cur = redis.call('HMGET', KEYS[1], 'ex', 'dx')
-local dx = cur[2] or cur[1]
-if dx then redis.call('ZREM', base .. ':due', dx .. ':' .. id) end
-if ARGV[4] ~= '' then
-  redis.call('HSET', KEYS[1], 'ex', ARGV[4], 'dx', ARGV[4])
-  redis.call('ZADD', base .. ':due', 0, ARGV[4] .. ':' .. id)
-else
-  redis.call('HDEL', KEYS[1], 'ex', 'dx')
-end
+set_deadline_exactly(KEYS[1], base, id, cur[1], cur[2], ARGV[4])
 redis.call('HSET', KEYS[1], 'm', ARGV[3], 'ixm', ARGV[5])
 return 'ok'

@@ -97,20 +97,24 @@ impl Backend {
         }
         let (mut bytes, mut keys) = (0u64, 0u64);
         for p in ports {
-            let info = redis_cli(p, &["INFO", "memory"])?;
-            bytes += info
-                .lines()
-                .find_map(|l| l.strip_prefix("used_memory:"))?
-                .trim()
-                .parse::<u64>()
-                .ok()?;
+            bytes += info_field::<u64>(&redis_cli(p, &["INFO", "memory"])?, "used_memory")?;
             keys += redis_cli(p, &["DBSIZE"])?.trim().parse::<u64>().ok()?;
         }
         Some((bytes, keys))
     }
 }
 
-fn redis_cli(port: u16, args: &[&str]) -> Option<String> {
+/// A `name:value` field of an INFO answer, parsed.
+pub fn info_field<T: std::str::FromStr>(info: &str, name: &str) -> Option<T> {
+    info.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// `redis-cli -h 127.0.0.1 -p PORT args…`'s stdout, or `None` when it failed.
+pub fn redis_cli(port: u16, args: &[&str]) -> Option<String> {
     let out = Command::new("redis-cli")
         .args(["-h", "127.0.0.1", "-p", &port.to_string()])
         .args(args)

@@ -2,7 +2,7 @@
 //! every Redis process, a Cluster's replicas included), and the whole machine's busy time (/proc/stat), so a throughput ratio can be
 //! read as CPU microseconds per request on each side instead of guessed at.
 
-use std::process::Command;
+use crate::backends::{info_field, redis_cli};
 
 /// Cumulative CPU seconds at one instant.
 #[derive(Clone, Copy, Default)]
@@ -67,20 +67,12 @@ fn machine_busy() -> f64 {
 /// used_cpu_sys + used_cpu_user summed over Redis servers on these ports.
 fn redis_cpu(ports: &[u16]) -> f64 {
     let mut sum = 0.0;
-    for p in ports {
-        let Ok(out) = Command::new("redis-cli")
-            .args(["-h", "127.0.0.1", "-p", &p.to_string(), "INFO", "cpu"])
-            .output()
-        else {
+    for &p in ports {
+        let Some(info) = redis_cli(p, &["INFO", "cpu"]) else {
             continue;
         };
-        let text = String::from_utf8_lossy(&out.stdout);
-        for key in ["used_cpu_sys:", "used_cpu_user:"] {
-            sum += text
-                .lines()
-                .find_map(|l| l.strip_prefix(key))
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .unwrap_or(0.0);
+        for key in ["used_cpu_sys", "used_cpu_user"] {
+            sum += info_field::<f64>(&info, key).unwrap_or(0.0);
         }
     }
     sum

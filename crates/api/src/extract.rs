@@ -74,6 +74,28 @@ where
     }
 }
 
+/// A required JSON body that may also come without `Content-Type` (govmomi's VI/JSON client
+/// sends none); any other declared media type is still refused.
+pub struct JsonOrUntyped<T, E>(pub T, pub PhantomData<E>);
+
+impl<S, T, E> FromRequest<S> for JsonOrUntyped<T, E>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+    E: From<BodyError> + IntoResponse,
+{
+    type Rejection = E;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, E> {
+        let untyped = !req.headers().contains_key(header::CONTENT_TYPE);
+        if !untyped && !is_json(req.headers()) {
+            return Err(BodyError::ContentType.into());
+        }
+        let bytes = read_body(req, state).await?;
+        Ok(JsonOrUntyped(parse_json(&bytes)?, PhantomData))
+    }
+}
+
 /// An optional JSON body: an empty body means `T::default()`.
 pub struct OptionalJson<T, E>(pub T, pub PhantomData<E>);
 

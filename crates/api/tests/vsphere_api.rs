@@ -136,6 +136,11 @@ fn assert_fault(r: &Resp, status: StatusCode, type_name: &str) {
         "every fault has a faultMessage array: {}",
         r.body
     );
+    assert!(
+        r.body["faultstring"].as_str().is_some_and(|s| !s.is_empty()),
+        "every fault has a faultstring clients can print: {}",
+        r.body
+    );
     let ct = r.headers["content-type"].to_str().unwrap_or("");
     assert!(ct.starts_with("application/json"), "{ct}");
 }
@@ -969,8 +974,10 @@ async fn bad_bodies_are_invalid_request_and_change_nothing() {
         assert_fault(&r, StatusCode::INTERNAL_SERVER_ERROR, "InvalidRequest");
         assert!(!format!("{}", r.body).is_empty(), "{body}");
     }
-    let r = post(format!(r#"{{"sessionId": ["{x}"]}}"#), None).await;
-    assert_fault(&r, StatusCode::UNSUPPORTED_MEDIA_TYPE, "InvalidRequest");
+    // No Content-Type is read as JSON (govmomi sends none), so a bad body is a method fault;
+    // a declared non-JSON type is still refused.
+    let r = post(format!(r#"{{"sessionId": ["{x}"]"#), None).await;
+    assert_fault(&r, StatusCode::INTERNAL_SERVER_ERROR, "InvalidRequest");
     let r = post(format!(r#"{{"sessionId": ["{x}"]}}"#), Some("text/plain")).await;
     assert_fault(&r, StatusCode::UNSUPPORTED_MEDIA_TYPE, "InvalidRequest");
 
@@ -1003,4 +1010,129 @@ async fn bad_bodies_are_invalid_request_and_change_nothing() {
     .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
     assert_terminated_by(&app, &[&x], "ops").await;
+}
+
+/// govmomi's VI/JSON client posts without `Content-Type`, and retrieves the ServiceContent with
+/// `POST …/RetrieveServiceContent`; faults carry the `faultstring` it prints.
+#[tokio::test]
+async fn govmomi_style_requests_work() {
+    let app = spawn().await;
+    let svc = app.principal("connector", "service", None).await;
+    app.principal("ops", "operator", None).await;
+    let x = vsphere_session(&app, &svc, json!({"name": "x"})).await;
+    let y = vsphere_session(&app, &svc, json!({"name": "y"})).await;
+    let url = |path: &str| format!("{}/sdk/vim25/{RELEASE}{path}", app.base);
+
+    let get = vim(&app, Method::GET, "/ServiceInstance/ServiceInstance/content", None, None).await;
+    let post = send(
+        app.http
+            .post(url("/ServiceInstance/ServiceInstance/RetrieveServiceContent"))
+            .body("{}"),
+    )
+    .await;
+    assert_eq!(post.status, StatusCode::OK, "{}", post.body);
+    assert_eq!(post.body, get.body);
+    assert_eq!(post.body["_typeName"], "ServiceContent");
+
+    // Login with no Content-Type: a bad password is govmomi's InvalidLogin text.
+    let bad = send(
+        app.http
+            .post(url(&sm("Login")))
+            .body(r#"{"userName": "ops", "password": "wrong"}"#),
+    )
+    .await;
+    assert_fault(&bad, StatusCode::INTERNAL_SERVER_ERROR, "InvalidLogin");
+    assert_eq!(
+        bad.body["faultstring"],
+        "Cannot complete login due to an incorrect user name or password."
+    );
+    let ok = send(
+        app.http
+            .post(url(&sm("Login")))
+            .body(r#"{"userName": "ops", "password": "password-of-ops"}"#),
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let token = ok.headers[HDR].to_str().expect("header").to_string();
+
+    // TerminateSession with no Content-Type ends x; y stays.
+    let r = send(
+        app.http
+            .post(url(&sm("TerminateSession")))
+            .header(HDR, &token)
+            .body(format!(r#"{{"sessionId": ["{x}"]}}"#)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_terminated_by(&app, &[&x], "ops").await;
+    assert_active(&app, &[&y]).await;
+    // A NotFound fault's faultstring is its message.
+    let r = terminate(&app, &token, &[&x]).await;
+    assert_fault(&r, StatusCode::INTERNAL_SERVER_ERROR, "NotFound");
+}
+
+/// A user's realm is shown as vCenter shows it (`VSPHERE.LOCAL\Administrator`) in
+/// UserSession and sessionList, SessionIsActive accepts that shown form, and the native API
+/// keeps the realm as given.
+#[tokio::test]
+async fn realms_are_shown_as_vcenter_does() {
+    let app = spawn().await;
+    let svc = app.principal("connector", "service", None).await;
+    let (ops, _) = vim_principal(&app, "ops", "operator", None).await;
+    let admin = vsphere_session(
+        &app,
+        &svc,
+        json!({"domain": "ACTIVE_DIRECTORY", "name": "Administrator", "realm": "VSPHERE.LOCAL"}),
+    )
+    .await;
+    let plain = vsphere_session(&app, &svc, json!({"name": "bob"})).await;
+
+    let (s, v) = app
+        .call(Method::GET, &format!("/sessions/{admin}"), Some(&svc), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["user"]["realm"], "VSPHERE.LOCAL");
+
+    let r = vim(&app, Method::GET, &sm("sessionList"), Some(&ops), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let name_of = |id: &str| {
+        r.body
+            .as_array()
+            .and_then(|a| a.iter().find(|u| u["key"] == json!(id)))
+            .map(|u| u["userName"].clone())
+    };
+    assert_eq!(name_of(&admin), Some(json!("VSPHERE.LOCAL\\Administrator")));
+    assert_eq!(name_of(&plain), Some(json!("bob")));
+
+    let ask = |id: String, user: &'static str| {
+        let (app, ops) = (&app, ops.clone());
+        async move {
+            let r = vim(
+                app,
+                Method::POST,
+                &sm("SessionIsActive"),
+                Some(&ops),
+                Some(json!({"sessionID": id, "userName": user})),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            r.body.as_bool().expect("a JSON boolean")
+        }
+    };
+    assert!(ask(admin.clone(), "VSPHERE.LOCAL\\Administrator").await);
+    assert!(ask(admin.clone(), "vsphere.local\\administrator").await);
+    assert!(!ask(admin.clone(), "ACTIVE_DIRECTORY\\Administrator").await);
+    assert!(!ask(admin.clone(), "Administrator").await);
+
+    // A realm with a backslash would make the shown name ambiguous: refused.
+    let (s, v) = app
+        .call(
+            Method::POST,
+            "/sessions",
+            Some(&svc),
+            Some(json!({"service": "vsphere", "user": {"name": "x", "realm": "A\\B"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("realm"), "{v}");
 }

@@ -139,21 +139,28 @@ pub struct User {
     pub auth_id: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub full_name: Option<String>,
+    /// The directory's own name for where the user comes from (`CORP`, `VSPHERE.LOCAL`):
+    /// shown, never matched. vCenter names users `VSPHERE.LOCAL\Administrator`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub realm: Option<String>,
 }
 
 impl User {
-    /// How vendor consoles name a user: the plain name for local users, `DOMAIN\name` for
-    /// directory users, and for a user known only by a number or SID that identifier in the
-    /// identity grammar (`uid:1000`), so it is never empty when any identity is set.
+    /// How vendor consoles name a user: `REALM\name` when the user has a realm (as vCenter
+    /// shows `VSPHERE.LOCAL\Administrator`), else the plain name for local users,
+    /// `DOMAIN\name` for directory users, and for a user known only by a number or SID that
+    /// identifier in the identity grammar (`uid:1000`), so it is never empty when any
+    /// identity is set.
     pub fn display_name(&self) -> String {
-        match &self.name {
-            Some(name) => match self.domain {
+        match (&self.name, &self.realm) {
+            (Some(name), Some(realm)) => format!("{realm}\\{name}"),
+            (Some(name), None) => match self.domain {
                 Domain::ActiveDirectory | Domain::PosixUser | Domain::PosixGroup => {
                     format!("{}\\{}", self.domain.as_str(), name)
                 }
                 _ => name.clone(),
             },
-            None => self
+            (None, _) => self
                 .sid
                 .clone()
                 .or_else(|| self.uid.map(|v| format!("uid:{v}")))

@@ -22,9 +22,9 @@ pub(crate) const SESSION_COLS: &str = "s.id, s.kind, s.owner, s.external_id, s.t
     s.user_sid, s.user_uid, s.user_gid, s.user_auth_id, s.user_full_name, s.user_agent, \
     s.locale, s.is_guest, s.is_encrypted, s.share_names, s.num_opens, s.call_count, \
     s.activity, s.opened_at, s.last_active_at, s.idle_timeout, s.absolute_timeout, s.state, \
-    s.ended_at, s.ended_by, s.end_reason, s.attributes";
+    s.ended_at, s.ended_by, s.end_reason, s.attributes, s.user_realm";
 /// How many columns [`SESSION_COLS`] holds; extra selected columns start at this index.
-pub(crate) const N_SESSION_COLS: usize = 33;
+pub(crate) const N_SESSION_COLS: usize = 34;
 
 /// The INSERT of one session with all its derived columns (parameters: [`insert_params`]).
 pub(crate) const INSERT_SESSION: &str = "INSERT INTO sessions (id, kind, owner, external_id, \
@@ -33,9 +33,9 @@ pub(crate) const INSERT_SESSION: &str = "INSERT INTO sessions (id, kind, owner, 
     user_auth_id, user_full_name, user_agent, locale, is_guest, is_encrypted, share_names, \
     num_opens, call_count, activity, opened_at, last_active_at, idle_timeout, \
     absolute_timeout, state, ended_at, ended_by, end_reason, attributes, token_hash, \
-    expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-    ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, \
-    ?35, ?36, ?37, ?38, ?39)";
+    expires_at, user_realm) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, \
+    ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, \
+    ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40)";
 
 /// Rewrites what a live session may change (see `Store::update_live`): never its identity
 /// keys (id, tenant, service, node, external_id, owner, kind), its times of opening and
@@ -46,7 +46,7 @@ pub(crate) const UPDATE_LIVE: &str = "UPDATE sessions SET server_address = ?2, \
     user_uid = ?11, user_gid = ?12, user_auth_id = ?13, user_full_name = ?14, \
     user_agent = ?15, locale = ?16, is_guest = ?17, is_encrypted = ?18, share_names = ?19, \
     num_opens = ?20, activity = ?21, idle_timeout = ?22, absolute_timeout = ?23, \
-    attributes = ?24, expires_at = ?25 WHERE id = ?1 AND state = 'active'";
+    attributes = ?24, expires_at = ?25, user_realm = ?26 WHERE id = ?1 AND state = 'active'";
 
 /// u64 → the i64 with the same bits (exact equality for ids above 2^63).
 pub(crate) fn u64_bits(n: u64) -> i64 {
@@ -229,6 +229,7 @@ pub(crate) fn insert(
         v.attributes,
         &token_hash[..],
         expires_at.map(Timestamp::nanos),
+        u.realm,
     ])
     .map_err(map_err)?;
     Ok(())
@@ -268,6 +269,7 @@ pub(crate) fn update_live(
         v.absolute,
         v.attributes,
         expires_at.map(Timestamp::nanos),
+        u.realm,
     ])
     .map_err(map_err)
 }
@@ -305,6 +307,7 @@ pub(crate) fn session_from_row(row: &Row<'_>) -> StoreResult<Session> {
                 .map_err(map_err)?
                 .map(bits_u64),
             full_name: opt_text(15)?,
+            realm: opt_text(33)?,
         },
         user_agent: opt_text(16)?,
         locale: opt_text(17)?,

@@ -189,6 +189,10 @@ CREATE TABLE login_failures (
     last_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 "#,
+    // 5: the user's realm (`User::realm`): shown, never filtered on, so no index.
+    r#"
+ALTER TABLE sessions ADD COLUMN user_realm TEXT;
+"#,
 ];
 
 /// How long a connection waits on a lock before reporting `Unavailable`. Only checkpoints

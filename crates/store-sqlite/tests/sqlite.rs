@@ -808,6 +808,7 @@ async fn migration_3_covers_existing_rows() {
              ALTER TABLE sessions DROP COLUMN activity_plan_summary;
              ALTER TABLE sessions DROP COLUMN activity_started_at;
              DROP TABLE login_failures;
+             ALTER TABLE sessions DROP COLUMN user_realm;
              PRAGMA user_version = 2;",
         )
         .expect("downgrade");
@@ -845,4 +846,10 @@ async fn migration_3_covers_existing_rows() {
         .map(|s| s.id)
         .collect();
     assert_eq!(got, want);
+    // Rows written before migration 5 read back whole, without a realm.
+    for s in &sessions {
+        let back = store.get_session(&s.id).await.expect("get").expect("kept");
+        assert_eq!(&back, s);
+        assert_eq!(back.user.realm, None);
+    }
 }

@@ -337,6 +337,7 @@ pub async fn session_round_trip_and_update(store: Arc<dyn Store>) {
         gid: Some(0),
         auth_id: Some(u64::MAX),
         full_name: Some("Zoë 🦀".into()),
+        realm: Some("CORP.EXAMPLE".into()),
     };
     s.user_agent = Some("pymongo/4".into());
     s.locale = Some("fr".into());
@@ -378,6 +379,7 @@ pub async fn session_round_trip_and_update(store: Arc<dyn Store>) {
     u.attributes = BTreeMap::new();
     u.user_agent = None;
     u.locale = Some("de".into());
+    u.user.realm = None;
     u.idle_timeout = HumanDuration(Duration::from_secs(5));
     let mut sneaky = u.clone();
     sneaky.tenant_id = 77;

@@ -145,6 +145,46 @@ impl Fault {
         }
     }
 
+    /// The line clients print for the fault (govmomi and pyvmomi show `faultstring`): the
+    /// fault's message when it has one, else vCenter's own text for the type (govmomi's
+    /// fixtures: InvalidLogin is "Cannot complete login due to an incorrect user name or
+    /// password.").
+    pub(crate) fn faultstring(&self, message: &str) -> String {
+        if !message.is_empty() {
+            return message.to_string();
+        }
+        match self {
+            Fault::InvalidLogin { .. } => {
+                "Cannot complete login due to an incorrect user name or password.".into()
+            }
+            Fault::InvalidLocale => "A specified parameter was not correct: locale".into(),
+            Fault::NotFound { .. } => {
+                "The object or item referred to could not be found.".into()
+            }
+            Fault::ManagedObjectNotFound { obj } => format!(
+                "The object '{}:{}' has already been deleted or has not been completely created",
+                obj.kind,
+                echo(&obj.value)
+            ),
+            Fault::MethodNotFound { method, .. } => {
+                format!("Method {} not found.", echo(method))
+            }
+            Fault::SystemError { reason, .. } => {
+                format!("A general system error occurred: {reason}")
+            }
+            Fault::NotAuthenticated { .. } => "The session is not authenticated.".into(),
+            Fault::NoPermission { .. } => {
+                "Permission to perform this operation was denied.".into()
+            }
+            Fault::InvalidArgument { property, .. } => {
+                format!("A specified parameter was not correct: {property}")
+            }
+            Fault::InvalidRequest { .. } | Fault::InvalidState { .. } => {
+                "The request is not valid.".into()
+            }
+        }
+    }
+
     /// The fault's own fields besides `_typeName` and `faultMessage`.
     fn fields(&self, m: &mut Map<String, Value>) {
         match self {
@@ -231,6 +271,7 @@ impl ErrorAnswer for Fault {
     fn body(&self, text: String) -> Value {
         let mut m = Map::new();
         m.insert("_typeName".into(), json!(self.type_name()));
+        m.insert("faultstring".into(), json!(self.faultstring(&text)));
         self.fields(&mut m);
         let messages = match self.message_key() {
             Some(key) => vec![message(key, text)],
@@ -340,7 +381,17 @@ mod tests {
         assert_eq!(b["object"]["type"], "SessionManager");
         assert!(b.get("faultCause").is_none());
         let b = body_of(Fault::from(CoreError::InvalidCredentials));
-        assert_eq!(b, json!({"_typeName": "InvalidLogin", "faultMessage": []}));
+        assert_eq!(
+            b,
+            json!({
+                "_typeName": "InvalidLogin",
+                "faultstring": "Cannot complete login due to an incorrect user name or password.",
+                "faultMessage": []
+            })
+        );
+        // A fault with a message prints that message.
+        let b = body_of(Fault::not_found("abc"));
+        assert_eq!(b["faultstring"], b["faultMessage"][0]["message"]);
     }
 
     #[test]

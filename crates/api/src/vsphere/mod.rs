@@ -29,6 +29,11 @@ pub fn router() -> Router<AppState> {
             "/ServiceInstance/{moId}/content",
             get(service_instance::content),
         )
+        // govmomi's JSON client retrieves the ServiceContent with this POST.
+        .route(
+            "/ServiceInstance/{moId}/RetrieveServiceContent",
+            post(service_instance::content),
+        )
         .route("/SessionManager/{moId}/Login", post(sm::login))
         .route("/SessionManager/{moId}/Logout", post(sm::logout))
         .route(

@@ -10,7 +10,7 @@ use super::error::{Fault, VimResult};
 use super::route::{SessionManager, Target};
 use super::SERVICE;
 use crate::client_addr::Origin;
-use crate::extract::Json as Body;
+use crate::extract::JsonOrUntyped as Body;
 use crate::AppState;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};

@@ -36,4 +36,10 @@ pub enum IdentityError {
     NameTooLong { len: usize, max: usize },
     #[error("user name {0:?} starts or ends with whitespace")]
     NameWhitespace(String),
+    #[error(
+        "invalid realm {0:?}: 1 to {max} characters, no control characters, no backslash, no \
+         leading or trailing whitespace",
+        max = super::user::MAX_REALM_CHARS
+    )]
+    BadRealm(String),
 }

@@ -23,7 +23,7 @@ pub use error::IdentityError;
 pub use fold::fold;
 pub use grammar::{is_sid, parse_identity, IdentityQuery, MAX_IDENTITY_BYTES};
 pub use number::parse_int_base0;
-pub use user::{normalize_user, MAX_NAME_CHARS};
+pub use user::{normalize_user, MAX_NAME_CHARS, MAX_REALM_CHARS};
 pub use world::{EVERYONE_SID, WORLD_AUTH_ID};
 
 #[cfg(test)]

@@ -8,6 +8,8 @@ use crate::domain::{Domain, User};
 
 /// Longest user name accepted at registration, in characters.
 pub const MAX_NAME_CHARS: usize = 256;
+/// Longest realm accepted at registration, in characters (directory names are short).
+pub const MAX_REALM_CHARS: usize = 128;
 
 /// Validates and normalises a user for registration: at least one of name/sid/uid/gid/auth_id
 /// must be set (else [`IdentityError::MissingIdentity`]); a sid must satisfy [`is_sid`] and is
@@ -33,6 +35,9 @@ pub fn normalize_user(user: &mut User) -> Result<(), IdentityError> {
     if let Some(name) = &user.name {
         check_name(name)?;
     }
+    if let Some(realm) = &user.realm {
+        check_realm(realm)?;
+    }
     if let Some(sid) = &mut user.sid {
         if !is_sid(sid) {
             return Err(IdentityError::BadSid(sid.clone()));
@@ -55,6 +60,19 @@ pub fn normalize_user(user: &mut User) -> Result<(), IdentityError> {
     }
     if user.auth_id.is_none() {
         user.auth_id = Some(derive_auth_id(user));
+    }
+    Ok(())
+}
+
+/// A realm is shown as `REALM\name`, so a backslash in it would make the shown name ambiguous.
+fn check_realm(realm: &str) -> Result<(), IdentityError> {
+    let len = realm.chars().count();
+    if len == 0
+        || len > MAX_REALM_CHARS
+        || realm.chars().any(|c| c.is_control() || c == '\\')
+        || realm.trim() != realm
+    {
+        return Err(IdentityError::BadRealm(realm.to_owned()));
     }
     Ok(())
 }

@@ -78,6 +78,7 @@ pub(crate) fn session_details(s: &Session, now: Timestamp) -> String {
         ("gid", s.user.gid.map(|v| v.to_string())),
         ("auth_id", s.user.auth_id.map(|v| v.to_string())),
         ("full_name", opt(&s.user.full_name)),
+        ("realm", opt(&s.user.realm)),
         ("user_agent", opt(&s.user_agent)),
         ("locale", opt(&s.locale)),
         ("guest", Some(s.is_guest.to_string())),

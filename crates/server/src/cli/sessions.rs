@@ -155,6 +155,10 @@ pub struct CreateArgs {
     /// Identity domain: LOCAL (default), ACTIVE_DIRECTORY (ad), POSIX_USER, POSIX_GROUP, WORLD, …
     #[arg(long, value_parser = parse_domain)]
     pub domain: Option<Domain>,
+    /// The user's directory realm (`CORP`, `VSPHERE.LOCAL`); vSphere and Commvault show
+    /// `REALM\\name`
+    #[arg(long)]
+    pub realm: Option<String>,
     #[arg(long)]
     pub sid: Option<String>,
     #[arg(long)]
@@ -272,6 +276,7 @@ async fn create(ctx: &Ctx, args: CreateArgs) -> Result<(), CliError> {
             gid: args.gid,
             auth_id: None,
             full_name: None,
+            realm: args.realm,
         },
         originator: args.originator,
         server_address: args.server_address,

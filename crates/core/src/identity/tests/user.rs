@@ -148,3 +148,35 @@ fn normalized_user_is_found_by_its_filters() {
         Ok(IdentityQuery::AuthId(auth_id))
     );
 }
+
+#[test]
+fn realms_are_checked_and_shown_before_the_name() {
+    let mut u = user(Domain::ActiveDirectory);
+    u.name = Some("Administrator".into());
+    assert_eq!(u.display_name(), "ACTIVE_DIRECTORY\\Administrator");
+    u.realm = Some("VSPHERE.LOCAL".into());
+    assert_eq!(normalize_user(&mut u), Ok(()));
+    assert_eq!(u.display_name(), "VSPHERE.LOCAL\\Administrator");
+    // A realm does not change the derived auth_id: ids stay stable when a realm is added.
+    let mut plain = user(Domain::ActiveDirectory);
+    plain.name = Some("Administrator".into());
+    assert_eq!(normalize_user(&mut plain), Ok(()));
+    assert_eq!(plain.auth_id, u.auth_id);
+    // Without a name the realm has nothing to qualify.
+    let mut n = user(Domain::Local);
+    n.uid = Some(7);
+    n.realm = Some("CORP".into());
+    assert_eq!(normalize_user(&mut n), Ok(()));
+    assert_eq!(n.display_name(), "uid:7");
+    let long = "R".repeat(MAX_REALM_CHARS + 1);
+    for bad in ["", "A\\B", " CORP", "CORP ", "CO\nRP", long.as_str()] {
+        let mut b = user(Domain::Local);
+        b.name = Some("bob".into());
+        b.realm = Some(bad.into());
+        assert_eq!(
+            normalize_user(&mut b),
+            Err(IdentityError::BadRealm(bad.into())),
+            "{bad:?}"
+        );
+    }
+}

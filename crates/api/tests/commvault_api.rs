@@ -307,6 +307,71 @@ fn assert_cv_error_xml(r: &Resp, status: StatusCode, code: i64) {
     assert!(x.children.is_empty());
 }
 
+/// Logout's answer: 200, plain text `User logged out` (cvpysdk returns `response.text`).
+fn assert_logged_out(r: &Resp) {
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.ctype.starts_with("text/plain"), "{}", r.ctype);
+    assert_eq!(r.text, "User logged out");
+}
+
+/// Commvault's exact 401 answer.
+fn assert_access_denied(r: &Resp) {
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    assert_eq!(
+        r.json(),
+        json!({"errorMessage": "Access denied", "errorCode": 5})
+    );
+}
+
+/// `POST WhoAmI` under `root`; returns the `user` object after checking the shape.
+async fn whoami_at(app: &TestApp, root: &str, token: &str) -> Value {
+    let r = cv_at(app, root, Method::POST, "/WhoAmI", &[auth(token)], None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let v = r.json();
+    let keys: Vec<&String> = v.as_object().expect("object").keys().collect();
+    assert_eq!(keys, ["user"], "{v}");
+    let mut keys: Vec<&str> = v["user"]
+        .as_object()
+        .expect("user")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["userGUID", "userId", "userName"], "{v}");
+    assert!(v["user"]["userId"].is_u64(), "{v}");
+    v["user"].clone()
+}
+
+/// GET `path` (`/Session` or `/Sessions`) with `?userId=…` as JSON, with or without
+/// `ONLY-ACTIVE-SESSIONS: true`; returns the `sessions` array.
+async fn list_user(
+    app: &TestApp,
+    root: &str,
+    path: &str,
+    token: &str,
+    user_id: &Value,
+    only_active: bool,
+) -> Vec<Value> {
+    let mut hdrs = vec![auth(token)];
+    if only_active {
+        hdrs.push(("ONLY-ACTIVE-SESSIONS", "true"));
+    }
+    let r = cv_at(
+        app,
+        root,
+        Method::GET,
+        &format!("{path}?userId={user_id}"),
+        &hdrs,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+    let v = r.json();
+    let keys: Vec<&String> = v.as_object().expect("object").keys().collect();
+    assert_eq!(keys, ["sessions"], "{v}");
+    v["sessions"].as_array().expect("sessions").clone()
+}
+
 #[tokio::test]
 async fn bare_root_answers_200_on_both_roots() {
     let app = spawn().await;
@@ -976,8 +1041,7 @@ async fn renew_login_token_extends_a_live_login_and_never_revives() {
         Some((Vec::new(), XML_CT)),
     )
     .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert_eq!(r.json()["errorMessage"], "User logged out");
+    assert_logged_out(&r);
     // The native admin login of the harness idled out meanwhile (50 minutes on the clock).
     app.admin = app.login("admin", ADMIN_PW).await;
     assert_eq!(state_of(&app, &id).await.0, "closed");
@@ -1019,7 +1083,7 @@ async fn renew_login_token_extends_a_live_login_and_never_revives() {
     assert!(!session_ids(&list_json(&app, &t3).await).contains(&id2));
     // Logging out twice: the second is a 401.
     let r = cv(&app, Method::POST, "/Logout", &[auth(&token)], None).await;
-    assert_cv_error(&r, StatusCode::UNAUTHORIZED, 5);
+    assert_access_denied(&r);
 }
 
 #[tokio::test]
@@ -1327,7 +1391,9 @@ async fn unknown_routes_and_methods_answer_in_the_dialect() {
         for (method, path, status) in [
             (Method::GET, "/Nope", StatusCode::NOT_FOUND),
             (Method::GET, "/Sessions/extra", StatusCode::NOT_FOUND),
-            (Method::GET, "/Session", StatusCode::NOT_FOUND),
+            (Method::GET, "/Session/extra", StatusCode::NOT_FOUND),
+            (Method::POST, "/Session", StatusCode::METHOD_NOT_ALLOWED),
+            (Method::DELETE, "/WhoAmI", StatusCode::METHOD_NOT_ALLOWED),
             (Method::PUT, "/Sessions", StatusCode::METHOD_NOT_ALLOWED),
             (Method::POST, "/Sessions", StatusCode::METHOD_NOT_ALLOWED),
             (Method::GET, "/Login", StatusCode::METHOD_NOT_ALLOWED),
@@ -1349,5 +1415,278 @@ async fn unknown_routes_and_methods_answer_in_the_dialect() {
             .await;
             assert_cv_error_xml(&r, status, 3);
         }
+    }
+}
+
+#[tokio::test]
+async fn whoami_names_the_caller_on_both_roots_and_formats() {
+    let app = spawn().await;
+    app.principal("alice", "viewer", None).await;
+    let r = cv(
+        &app,
+        Method::POST,
+        "/Login",
+        &[],
+        Some((login_body("alice", "password-of-alice"), JSON_CT)),
+    )
+    .await;
+    let login = r.json();
+    let token = login["token"].as_str().expect("token").to_string();
+    let (admin_cv, _) = cv_login(&app, "admin", ADMIN_PW).await;
+    for root in ROOTS {
+        let me = whoami_at(&app, root, &token).await;
+        assert_eq!(me["userName"], "alice");
+        assert_eq!(me["userGUID"], login["userGUID"]);
+        let admin = whoami_at(&app, root, &admin_cv).await;
+        assert_eq!(admin["userName"], "admin");
+        assert_ne!(admin["userId"], me["userId"]);
+        assert_ne!(admin["userGUID"], me["userGUID"]);
+        // The id is the one the caller's own login is listed under.
+        let list = list_json(&app, &admin_cv).await;
+        let own = list
+            .iter()
+            .find(|s| s["sessionId"] == id_of(&token))
+            .expect("alice's login listed");
+        assert_eq!(own["user"]["userId"], me["userId"]);
+        // Lower case and GET (Commvault's reference) answer the same.
+        for (method, path) in [(Method::POST, "/whoami"), (Method::GET, "/WhoAmI")] {
+            let r = cv_at(&app, root, method, path, &[auth(&token)], None).await;
+            assert_eq!(r.json()["user"], me);
+        }
+        // XML, as cvpysdk reads it: CvEntities_ProcessingInstructionInfo/user/@userName.
+        let r = cv_at(
+            &app,
+            root,
+            Method::POST,
+            "/WhoAmI",
+            &[auth(&token), ("accept", XML_CT)],
+            None,
+        )
+        .await;
+        let x = r.xml();
+        assert_eq!(x.name, "CvEntities_ProcessingInstructionInfo", "{}", r.text);
+        assert_eq!(x.children.len(), 1);
+        let u = &x.children[0];
+        assert_eq!(u.name, "user");
+        assert_eq!(u.attrs["userName"], "alice");
+        assert_eq!(u.attrs["userId"], me["userId"].to_string());
+        assert_eq!(Some(u.attrs["userGUID"].as_str()), me["userGUID"].as_str());
+        // No or a bad token: Commvault's 401.
+        for hdrs in [vec![], vec![auth("QSDK garbage")]] {
+            let r = cv_at(&app, root, Method::POST, "/WhoAmI", &hdrs, None).await;
+            assert_access_denied(&r);
+        }
+    }
+}
+
+#[tokio::test]
+async fn logout_answers_plain_text_and_a_second_logout_is_401() {
+    let app = spawn().await;
+    for root in ROOTS {
+        let (token, id) = cv_login_at(&app, root, "admin", ADMIN_PW).await;
+        // As cvpysdk sends it (XML content type, empty body); Accept does not change it.
+        for accept in [JSON_CT, XML_CT] {
+            let (token, id) = cv_login_at(&app, root, "admin", ADMIN_PW).await;
+            let r = cv_at(
+                &app,
+                root,
+                Method::POST,
+                "/Logout",
+                &[auth(&token), ("accept", accept)],
+                Some((Vec::new(), XML_CT)),
+            )
+            .await;
+            assert_logged_out(&r);
+            assert_eq!(state_of(&app, &id).await.0, "closed");
+        }
+        let r = cv_at(&app, root, Method::POST, "/Logout", &[auth(&token)], None).await;
+        assert_logged_out(&r);
+        assert_eq!(state_of(&app, &id).await.0, "closed");
+        let r = cv_at(&app, root, Method::POST, "/Logout", &[auth(&token)], None).await;
+        assert_access_denied(&r);
+        // The ended token is refused everywhere alike.
+        let r = cv_at(&app, root, Method::POST, "/WhoAmI", &[auth(&token)], None).await;
+        assert_access_denied(&r);
+    }
+}
+
+#[tokio::test]
+async fn sessions_of_one_user_on_both_paths_and_roots() {
+    let app = spawn().await;
+    let svc = app.principal("connector", "service", None).await;
+    app.principal("alice", "viewer", None).await;
+    app.principal("bob", "viewer", None).await;
+    let (admin_cv, admin_id) = cv_login(&app, "admin", ADMIN_PW).await;
+    let (alice1, alice1_id) = cv_login(&app, "alice", "password-of-alice").await;
+    let (_, alice2_id) = cv_login_at(&app, ROOTS[1], "alice", "password-of-alice").await;
+    let (bob_cv, bob_id) = cv_login(&app, "bob", "password-of-bob").await;
+    // Registered sessions: one with its own auth_id, one whose auth_id core derives.
+    let mirrored = registered(
+        &app,
+        &svc,
+        json!({"user": {"domain": "ACTIVE_DIRECTORY", "name": "carol", "auth_id": "777"}}),
+    )
+    .await;
+    let plain = registered(&app, &svc, json!({"user": {"name": "dave"}})).await;
+    // Same auth_id elsewhere: another service, another tenant. Never listed.
+    registered(
+        &app,
+        &svc,
+        json!({"service": "smb", "user": {"name": "carol", "auth_id": "777"}}),
+    )
+    .await;
+    app.tenant("acme").await;
+    let acme_svc = app
+        .principal("acme-connector", "service", Some("acme"))
+        .await;
+    registered(
+        &app,
+        &acme_svc,
+        json!({"user": {"name": "carol", "auth_id": "777"}}),
+    )
+    .await;
+
+    let alice = whoami_at(&app, ROOTS[0], &alice1).await["userId"].clone();
+    let bob = whoami_at(&app, ROOTS[0], &bob_cv).await["userId"].clone();
+    let all = list_json(&app, &admin_cv).await;
+    let dave = all
+        .iter()
+        .find(|s| s["sessionId"] == plain)
+        .expect("dave listed")["user"]["userId"]
+        .clone();
+    let cases: [(&Value, Vec<&String>, &str); 4] = [
+        (&alice, vec![&alice1_id, &alice2_id], "alice"),
+        (&bob, vec![&bob_id], "bob"),
+        (&json!(777), vec![&mirrored], "ACTIVE_DIRECTORY\\carol"),
+        (&dave, vec![&plain], "dave"),
+    ];
+    for root in ROOTS {
+        for path in ["/Session", "/Sessions", "/session", "/sessions"] {
+            for only_active in [true, false] {
+                for (uid, want, name) in &cases {
+                    // Any caller with Sessions.Read may ask about any user of its tenant.
+                    for caller in [&admin_cv, &bob_cv] {
+                        let got = list_user(&app, root, path, caller, uid, only_active).await;
+                        assert_eq!(session_ids(&got), sorted(want), "{root}{path} {uid}");
+                        for s in &got {
+                            assert_eq!(&s["user"]["userId"], *uid, "{s}");
+                            assert_eq!(s["user"]["userName"], *name, "{s}");
+                            assert_eq!(s["logoutTime"], 0, "{s}");
+                        }
+                    }
+                }
+                // A user without sessions: an empty list, not the tenant's.
+                let none = list_user(&app, root, path, &admin_cv, &json!(1), only_active).await;
+                assert!(none.is_empty(), "{none:?}");
+            }
+        }
+    }
+    // Without userId, GET Sessions is still the whole tenant's list.
+    assert_eq!(
+        session_ids(&list_json(&app, &admin_cv).await),
+        sorted(&[&admin_id, &alice1_id, &alice2_id, &bob_id, &mirrored, &plain])
+    );
+}
+
+#[tokio::test]
+async fn only_active_sessions_header_and_ended_sessions_of_a_user() {
+    let app = spawn().await;
+    let t0 = app.registry.clock().now().secs();
+    app.principal("alice", "viewer", None).await;
+    let (admin_cv, _) = cv_login(&app, "admin", ADMIN_PW).await;
+    let (alice_live, live_id) = cv_login(&app, "alice", "password-of-alice").await;
+    let (alice_gone, gone_id) = cv_login(&app, "alice", "password-of-alice").await;
+    let alice = whoami_at(&app, ROOTS[0], &alice_live).await["userId"].clone();
+    app.clock.advance(Duration::from_secs(60));
+    let r = cv(&app, Method::POST, "/Logout", &[auth(&alice_gone)], None).await;
+    assert_logged_out(&r);
+    app.clock.advance(Duration::from_secs(60));
+    for root in ROOTS {
+        for path in ["/Session", "/Sessions"] {
+            let live = list_user(&app, root, path, &admin_cv, &alice, true).await;
+            assert_eq!(session_ids(&live), vec![live_id.clone()], "{root}{path}");
+            assert_eq!(live[0]["logoutTime"], 0);
+            // Without the header: the ended login too, with when it ended.
+            let both = list_user(&app, root, path, &admin_cv, &alice, false).await;
+            assert_eq!(
+                session_ids(&both),
+                sorted(&[&live_id, &gone_id]),
+                "{root}{path}"
+            );
+            for s in &both {
+                let want = if s["sessionId"] == gone_id.as_str() {
+                    t0 + 60
+                } else {
+                    0
+                };
+                assert_eq!(s["logoutTime"], want, "{s}");
+                assert_eq!(s["loginTime"], t0, "{s}");
+            }
+            // Any value but `true` is no restriction.
+            let r = cv_at(
+                &app,
+                root,
+                Method::GET,
+                &format!("{path}?userId={alice}"),
+                &[auth(&admin_cv), ("ONLY-ACTIVE-SESSIONS", "false")],
+                None,
+            )
+            .await;
+            assert_eq!(r.json()["sessions"].as_array().map(Vec::len), Some(2));
+            // The same in XML, logoutTime as an attribute.
+            let r = cv_at(
+                &app,
+                root,
+                Method::GET,
+                &format!("{path}?userId={alice}"),
+                &[auth(&admin_cv), ("accept", XML_CT)],
+                None,
+            )
+            .await;
+            let x = r.xml();
+            assert_eq!(x.name, "Api_GetSessionsResp");
+            let gone = x
+                .children
+                .iter()
+                .find(|c| c.attrs["sessionId"] == gone_id)
+                .expect("ended login in XML");
+            assert_eq!(gone.attrs["logoutTime"], (t0 + 60).to_string());
+        }
+    }
+    // The tenant-wide list (no userId) shows live sessions only, header or not.
+    let ids = session_ids(&list_json(&app, &admin_cv).await);
+    assert!(ids.contains(&live_id) && !ids.contains(&gone_id), "{ids:?}");
+}
+
+#[tokio::test]
+async fn a_malformed_user_id_is_400_in_commvaults_body() {
+    let app = spawn().await;
+    let (token, _) = cv_login(&app, "admin", ADMIN_PW).await;
+    for root in ROOTS {
+        for path in ["/Session", "/Sessions"] {
+            for query in [
+                "userId=",
+                "userId=abc",
+                "userId=-1",
+                "userId=1.5",
+                "userId=0x10",
+                "userId=18446744073709551616",
+                "userId=1&userId=2",
+                "user_id=1",
+            ] {
+                let p = format!("{path}?{query}");
+                let r = cv_at(&app, root, Method::GET, &p, &[auth(&token)], None).await;
+                assert_cv_error(&r, StatusCode::BAD_REQUEST, 2);
+                let hdrs = [auth(&token), ("accept", XML_CT)];
+                let r = cv_at(&app, root, Method::GET, &p, &hdrs, None).await;
+                assert_cv_error_xml(&r, StatusCode::BAD_REQUEST, 2);
+            }
+        }
+        // The documented call names its user; without one it is a 400, not the tenant.
+        let r = cv_at(&app, root, Method::GET, "/Session", &[auth(&token)], None).await;
+        assert_cv_error(&r, StatusCode::BAD_REQUEST, 2);
+        // Authentication comes first: no token is a 401 whatever the query.
+        let r = cv_at(&app, root, Method::GET, "/Session?userId=x", &[], None).await;
+        assert_access_denied(&r);
     }
 }

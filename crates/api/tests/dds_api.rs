@@ -1,7 +1,10 @@
 //! The DDS node-sessions dialect over real HTTP (seed 003; DESIGN.md §5): the list's shape,
 //! filters and offset paging, kill semantics (all or nothing, inactive sessions refused),
 //! project = tenant, both authentication methods, every signing failure, and bad input, each
-//! answered in DDS's `{error_code, error_msg}` body.
+//! answered in DDS's `{error_code, error_msg}` body with the codes and statuses of the
+//! published error table; unknown nodes (404 `DBS.200013`); IAM's project lookup
+//! (`GET /v3/projects?name=REGION`); and a fresh `X-Request-Id` on every answer (every call in
+//! this file checks it, through [`raw`]).
 
 mod common;
 
@@ -47,7 +50,8 @@ fn kill_path(project: &str, node: &str) -> String {
 }
 
 /// Sends a request and returns status and JSON body. Every DDS answer is JSON, errors
-/// included (the SDK parses them), so anything else fails the test here.
+/// included (the SDK parses them), and carries one `X-Request-Id`, so anything else fails the
+/// test here.
 async fn raw(
     app: &TestApp,
     method: Method,
@@ -55,6 +59,19 @@ async fn raw(
     headers: HeaderMap,
     body: Option<Vec<u8>>,
 ) -> (StatusCode, Value) {
+    let (s, v, _) = raw_with_id(app, method, path, headers, body).await;
+    (s, v)
+}
+
+/// [`raw`], also returning the answer's `X-Request-Id` (checked: exactly one, 32 lower-case
+/// hex digits).
+async fn raw_with_id(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    headers: HeaderMap,
+    body: Option<Vec<u8>>,
+) -> (StatusCode, Value, String) {
     let mut rb = app
         .http
         .request(method, format!("{}{path}", app.base))
@@ -62,7 +79,34 @@ async fn raw(
     if let Some(b) = body {
         rb = rb.body(b);
     }
-    common::json_answer(rb, path).await
+    let resp = rb.send().await.expect("request");
+    let status = resp.status();
+    let ids: Vec<String> = resp
+        .headers()
+        .get_all("x-request-id")
+        .iter()
+        .map(|v| v.to_str().expect("X-Request-Id is text").to_string())
+        .collect();
+    let ctype = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let text = resp.text().await.expect("body");
+    let v: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{path}: answer is not JSON ({e}): {status} {text:?}"));
+    assert!(
+        ctype.starts_with("application/json"),
+        "{path}: content-type {ctype:?}"
+    );
+    assert_eq!(ids.len(), 1, "{path}: X-Request-Id {ids:?} on {status} {v}");
+    let id = ids.concat();
+    assert!(
+        id.len() == 32 && id.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')),
+        "{path}: X-Request-Id {id:?}"
+    );
+    (status, v, id)
 }
 
 fn json_headers() -> HeaderMap {
@@ -427,10 +471,90 @@ async fn list_has_the_sdk_fields_with_their_json_types() {
         None,
     )
     .await;
+    assert_err(s, &v, 404, "DBS.200013");
+}
+
+#[tokio::test]
+async fn a_node_never_registered_in_the_tenant_is_404_dbs_200013_on_list_and_kill() {
+    let w = world().await;
+    let app = &w.app;
+    let running = || {
+        Some(op(
+            app,
+            "query",
+            "shop.orders",
+            "COLLSCAN",
+            Duration::from_secs(1),
+        ))
+    };
+    let live = mongo(app, PROJECT, NODE, "a", running()).await;
+    // Nodes that have sessions, but none that counts: another tenant's, another service's.
+    let acme_node = "acme-only-node";
+    let foreign = mongo(app, "acme", acme_node, "f", running()).await;
+    let smb_node = "smb-only-node";
+    app.register(
+        &app.admin,
+        json!({"service": "smb", "tenant": PROJECT, "node_id": smb_node, "user": {"name": "g"}}),
+    )
+    .await;
+    for node in ["never-seen-node", acme_node, smb_node] {
+        let (s, v) = with_token(app, Method::GET, &list_path(PROJECT, node, ""), &w.op, None).await;
+        assert_err(s, &v, 404, "DBS.200013");
+        assert!(
+            v["error_msg"]
+                .as_str()
+                .is_some_and(|m| m.contains("node does not exist") && m.contains(node)),
+            "{v}"
+        );
+        // Filters and paging do not change it.
+        let q = "type=query&offset=5&limit=1";
+        let (s, v) = with_token(app, Method::GET, &list_path(PROJECT, node, q), &w.op, None).await;
+        assert_err(s, &v, 404, "DBS.200013");
+        for ids in [json!([]), json!([live]), json!([foreign])] {
+            let body = json!({ "sessions": ids });
+            let (s, v) = with_token(
+                app,
+                Method::POST,
+                &kill_path(PROJECT, node),
+                &w.op,
+                Some(body),
+            )
+            .await;
+            assert_err(s, &v, 404, "DBS.200013");
+        }
+        // Signed, as the SDK sends it.
+        let (s, v) = signed(
+            app,
+            &w.key,
+            Method::GET,
+            &list_path(PROJECT, node, ""),
+            None,
+        )
+        .await;
+        assert_err(s, &v, 404, "DBS.200013");
+    }
+    assert_eq!(states(app, &[&live, &foreign]).await, ["active", "active"]);
+
+    // A known node whose filters match nothing is an empty page, not a 404.
+    let (s, v) = with_token(
+        app,
+        Method::GET,
+        &list_path(PROJECT, NODE, "type=update"),
+        &w.op,
+        None,
+    )
+    .await;
     assert_eq!(
         (s, v),
         (StatusCode::OK, json!({"total_count": 0, "sessions": []}))
     );
+    // A node whose only session has ended is still known while its tombstone is kept.
+    let (s, v) = kill_ids(&w, vec![&live]).await;
+    assert_eq!((s, v), (StatusCode::OK, json!({})));
+    let page = list(&w, "").await;
+    assert_eq!(page, json!({"total_count": 0, "sessions": []}));
+    let (s, v) = kill_ids(&w, vec![]).await;
+    assert_eq!((s, v), (StatusCode::OK, json!({})));
 }
 
 #[tokio::test]
@@ -692,7 +816,8 @@ async fn kill_needs_the_terminate_privilege() {
             Some(json!({"sessions": ids})),
         )
         .await;
-        assert_err(s, &v, 403, "DBS.200010");
+        // The table's one 403: "operation cannot be executed in the current state".
+        assert_err(s, &v, 403, "DBS.200011");
     }
     // A viewer may list.
     let (s, v) = with_token(
@@ -709,7 +834,7 @@ async fn kill_needs_the_terminate_privilege() {
 }
 
 #[tokio::test]
-async fn a_project_that_is_not_the_callers_is_403_whether_it_exists_or_not() {
+async fn a_project_that_is_not_the_callers_is_400_dbs_200010_whether_it_exists_or_not() {
     let w = world().await;
     let app = &w.app;
     let foreign = mongo(
@@ -723,7 +848,7 @@ async fn a_project_that_is_not_the_callers_is_403_whether_it_exists_or_not() {
     let mut bodies = Vec::new();
     for project in ["acme", "0000000000000000000000000000dead", "default"] {
         let (s, v) = with_token(app, Method::GET, &list_path(project, NODE, ""), &w.op, None).await;
-        assert_err(s, &v, 403, "DBS.200010");
+        assert_err(s, &v, 400, "DBS.200010");
         bodies.push(v);
         let (s, v) = with_token(
             app,
@@ -733,7 +858,7 @@ async fn a_project_that_is_not_the_callers_is_403_whether_it_exists_or_not() {
             Some(json!({"sessions": [foreign]})),
         )
         .await;
-        assert_err(s, &v, 403, "DBS.200010");
+        assert_err(s, &v, 400, "DBS.200010");
         bodies.push(v);
         // Signed, with a matching X-Project-Id (so the signature itself is fine).
         let key = Key {
@@ -741,10 +866,15 @@ async fn a_project_that_is_not_the_callers_is_403_whether_it_exists_or_not() {
             ..w.key.clone()
         };
         let (s, v) = signed(app, &key, Method::GET, &list_path(project, NODE, ""), None).await;
-        assert_err(s, &v, 403, "DBS.200010");
+        assert_err(s, &v, 400, "DBS.200010");
         bodies.push(v);
     }
     assert!(bodies.iter().all(|b| *b == bodies[0]), "{bodies:#?}");
+    // The published message of DBS.200010.
+    assert_eq!(
+        bodies[0]["error_msg"],
+        "authentication failed: tenant and instance do not match"
+    );
     assert_eq!(states(app, &[&foreign]).await, ["active"]);
 
     // Even the global admin answers only for its own tenant ("default") in a vendor dialect.
@@ -756,7 +886,9 @@ async fn a_project_that_is_not_the_callers_is_403_whether_it_exists_or_not() {
         None,
     )
     .await;
-    assert_err(s, &v, 403, "DBS.200010");
+    assert_err(s, &v, 400, "DBS.200010");
+    // In its own tenant the project is right, but no session of NODE was ever registered
+    // there (the one above is acme's): the node does not exist for it.
     let (s, v) = with_token(
         app,
         Method::GET,
@@ -765,8 +897,7 @@ async fn a_project_that_is_not_the_callers_is_403_whether_it_exists_or_not() {
         None,
     )
     .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["total_count"], 0);
+    assert_err(s, &v, 404, "DBS.200013");
 }
 
 #[tokio::test]
@@ -1326,4 +1457,321 @@ async fn one_kill_ends_two_thousand_running_sessions() {
             .all(|s| s["state"] == "terminated" && s["ended_by"] == "dds-op"),
         "{v}"
     );
+}
+
+/// What is sent, and the status expected: (what, method, path, headers, body, status).
+type Case = (
+    &'static str,
+    Method,
+    String,
+    HeaderMap,
+    Option<Vec<u8>>,
+    u16,
+);
+
+#[tokio::test]
+async fn every_answer_carries_a_fresh_x_request_id() {
+    let w = world().await;
+    let app = &w.app;
+    let a = mongo(
+        app,
+        PROJECT,
+        NODE,
+        "a",
+        Some(op(app, "query", "x.y", "COLLSCAN", Duration::from_secs(1))),
+    )
+    .await;
+    let token = |t: &str| {
+        let mut h = json_headers();
+        h.insert("x-auth-token", HeaderValue::from_str(t).expect("token"));
+        h
+    };
+    let list = list_path(PROJECT, NODE, "");
+    let kill = kill_path(PROJECT, NODE);
+    let kill_body = |ids: Value| Some(json!({ "sessions": ids }).to_string().into_bytes());
+    let cases: Vec<Case> = vec![
+        ("list", Method::GET, list.clone(), token(&w.op), None, 200),
+        (
+            "kill",
+            Method::POST,
+            kill.clone(),
+            token(&w.op),
+            kill_body(json!([a])),
+            200,
+        ),
+        (
+            "bad limit",
+            Method::GET,
+            list_path(PROJECT, NODE, "limit=0"),
+            token(&w.op),
+            None,
+            400,
+        ),
+        (
+            "inactive",
+            Method::POST,
+            kill.clone(),
+            token(&w.op),
+            kill_body(json!([a])),
+            400,
+        ),
+        (
+            "no credentials",
+            Method::GET,
+            list.clone(),
+            json_headers(),
+            None,
+            401,
+        ),
+        (
+            "bad token",
+            Method::GET,
+            list.clone(),
+            token("nope"),
+            None,
+            401,
+        ),
+        (
+            "viewer kill",
+            Method::POST,
+            kill.clone(),
+            token(&w.viewer),
+            kill_body(json!([])),
+            403,
+        ),
+        (
+            "foreign project",
+            Method::GET,
+            list_path("acme", NODE, ""),
+            token(&w.op),
+            None,
+            400,
+        ),
+        (
+            "unknown node",
+            Method::GET,
+            list_path(PROJECT, "nx", ""),
+            token(&w.op),
+            None,
+            404,
+        ),
+        (
+            "unknown route",
+            Method::GET,
+            format!("/v3/{PROJECT}/instances"),
+            token(&w.op),
+            None,
+            404,
+        ),
+        (
+            "bare /v3",
+            Method::GET,
+            "/v3".into(),
+            HeaderMap::new(),
+            None,
+            404,
+        ),
+        (
+            "/v3/",
+            Method::GET,
+            "/v3/".into(),
+            HeaderMap::new(),
+            None,
+            404,
+        ),
+        (
+            "wrong method",
+            Method::DELETE,
+            kill.clone(),
+            token(&w.op),
+            None,
+            404,
+        ),
+        (
+            "too large",
+            Method::POST,
+            kill.clone(),
+            token(&w.op),
+            Some(vec![b' '; 9 << 20]),
+            413,
+        ),
+        (
+            "iam",
+            Method::GET,
+            "/v3/projects?name=eu-de".into(),
+            token(&w.op),
+            None,
+            200,
+        ),
+        (
+            "iam no query",
+            Method::GET,
+            "/v3/projects".into(),
+            token(&w.op),
+            None,
+            400,
+        ),
+    ];
+    let mut seen = BTreeSet::new();
+    for (what, m, p, h, b, want) in cases {
+        // `raw_with_id` checks one id of 32 hex digits on each answer.
+        let (s, v, id) = raw_with_id(app, m, &p, h, b).await;
+        assert_eq!(s.as_u16(), want, "{what}: {v}");
+        assert!(seen.insert(id.clone()), "{what}: request id {id} repeated");
+    }
+    // Signed calls too, and the same request twice gets two ids.
+    for _ in 0..2 {
+        let h = sign_headers(app, &w.key, app.clock.now(), &Method::GET, &list, b"", &[]);
+        let (s, v, id) = raw_with_id(app, Method::GET, &list, h, None).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert!(seen.insert(id), "signed request id repeated");
+    }
+}
+
+#[tokio::test]
+async fn the_overload_503_under_v3_carries_x_request_id() {
+    use tower::ServiceExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = sessiond_store_sqlite::SqliteStore::open(&dir.path().join("t.db")).expect("open");
+    let registry = sessiond_core::Registry::new(
+        std::sync::Arc::new(store) as std::sync::Arc<dyn sessiond_core::Store>,
+        std::sync::Arc::new(sessiond_core::ManualClock::at_default()),
+        sessiond_core::RegistryConfig::default(),
+        sessiond_core::rules::bulk::ConfirmKey::random().expect("rng"),
+    );
+    let mut state = sessiond_api::AppState::new(std::sync::Arc::new(registry));
+    // A limit of 0 sheds every request.
+    state.max_in_flight = 0;
+    let req = axum::http::Request::builder()
+        .uri(list_path(PROJECT, NODE, ""))
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let resp = sessiond_api::app(state)
+        .oneshot(req)
+        .await
+        .expect("infallible");
+    assert_eq!(resp.status().as_u16(), 503);
+    let ids: Vec<_> = resp.headers().get_all("x-request-id").iter().collect();
+    assert_eq!(ids.len(), 1, "{:?}", resp.headers());
+    assert_eq!(ids[0].len(), 32, "{:?}", ids[0]);
+}
+
+#[tokio::test]
+async fn limit_is_1_to_100_and_offset_0_to_2147483647_and_errors_name_the_bound() {
+    let w = world().await;
+    let app = &w.app;
+    let mut ids = Vec::new();
+    for i in 0..101 {
+        ids.push(mongo(app, PROJECT, NODE, &format!("u{i}"), None).await);
+    }
+    for (q, n) in [
+        ("limit=1", 1),
+        ("limit=100", 100),
+        ("", 10),
+        ("limit=20&offset=95", 6),
+        ("offset=100", 1),
+        ("offset=101", 0),
+        ("offset=2147483647&limit=100", 0),
+    ] {
+        let page = list(&w, q).await;
+        assert_eq!(page["total_count"], 101, "{q}");
+        assert_eq!(ids_of(&page).len(), n, "{q}: {page}");
+    }
+    assert_eq!(ids_of(&list(&w, "offset=100").await), [ids[100].clone()]);
+    for (q, bound) in [
+        ("limit=0", "from 1 to 100"),
+        ("limit=101", "from 1 to 100"),
+        ("limit=-3", "from 1 to 100"),
+        ("limit=ten", "from 1 to 100"),
+        ("limit=18446744073709551617", "from 1 to 100"),
+        ("offset=-1", "from 0 to 2147483647"),
+        ("offset=2147483648", "from 0 to 2147483647"),
+        ("offset=18446744073709551615", "from 0 to 2147483647"),
+        ("offset=x", "from 0 to 2147483647"),
+    ] {
+        let (s, v) = with_token(app, Method::GET, &list_path(PROJECT, NODE, q), &w.op, None).await;
+        assert_err(s, &v, 400, "DBS.200001");
+        let msg = v["error_msg"].as_str().unwrap_or_default();
+        let name = q.split('=').next().unwrap_or_default();
+        assert!(msg.contains(name) && msg.contains(bound), "{q}: {msg}");
+    }
+}
+
+#[tokio::test]
+async fn iam_project_lookup_answers_the_callers_tenant_for_any_region() {
+    let w = world().await;
+    let app = &w.app;
+    // The SDK's lookup: signed, no X-Project-Id (it has no project yet), only `name`.
+    let no_project = Key {
+        project: None,
+        ..w.key.clone()
+    };
+    for region in ["eu-de", "cn-north-4", "REGION"] {
+        let path = format!("/v3/projects?name={region}");
+        let (s, v) = signed(app, &no_project, Method::GET, &path, None).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v, json!({"projects": [{"id": PROJECT, "name": region}]}));
+    }
+    // By token too; another tenant's principal gets its own tenant.
+    let (s, v) = with_token(app, Method::GET, "/v3/projects?name=eu-de", &w.op, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["projects"][0]["id"], PROJECT);
+    let acme_op = app.principal("acme-op", "viewer", Some("acme")).await;
+    let (s, v) = with_token(app, Method::GET, "/v3/projects?name=eu-de", &acme_op, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v, json!({"projects": [{"id": "acme", "name": "eu-de"}]}));
+    // The answer is a project id the DDS routes accept.
+    let (s, v) = signed(
+        app,
+        &no_project,
+        Method::GET,
+        &list_path(PROJECT, NODE, ""),
+        None,
+    )
+    .await;
+    assert_err(s, &v, 404, "DBS.200013");
+
+    // Authentication is the DDS API's own.
+    let (s, v) = raw(
+        app,
+        Method::GET,
+        "/v3/projects?name=eu-de",
+        json_headers(),
+        None,
+    )
+    .await;
+    assert_err(s, &v, 401, "APIGW.0301");
+    let wrong_sk = Key {
+        sk: "x".repeat(40),
+        ..no_project.clone()
+    };
+    let (s, v) = signed(app, &wrong_sk, Method::GET, "/v3/projects?name=eu-de", None).await;
+    assert_err(s, &v, 401, "APIGW.0301");
+    // Signed for another region than the one sent.
+    let h = sign_headers(
+        app,
+        &no_project,
+        app.clock.now(),
+        &Method::GET,
+        "/v3/projects?name=eu-de",
+        b"",
+        &[],
+    );
+    let (s, v) = raw(app, Method::GET, "/v3/projects?name=eu-nl", h, None).await;
+    assert_err(s, &v, 401, "APIGW.0301");
+    // The query must be exactly one non-empty name.
+    for q in [
+        "",
+        "?name=",
+        "?name=a&name=b",
+        "?name=a&domain_id=x",
+        "?x=1",
+    ] {
+        let path = format!("/v3/projects{q}");
+        let (s, v) = signed(app, &no_project, Method::GET, &path, None).await;
+        assert_err(s, &v, 400, "DBS.200001");
+    }
+    // Only GET.
+    let (s, v) = with_token(app, Method::POST, "/v3/projects", &w.op, Some(json!({}))).await;
+    assert_err(s, &v, 404, "APIGW.0101");
 }

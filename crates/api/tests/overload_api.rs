@@ -112,7 +112,7 @@ async fn qumulo_overload_answer() {
             a.json(),
             json!({
                 "module": "sessiond.qumulo",
-                "error_class": "http_service_unavailable",
+                "error_class": "http_service_unavailable_error",
                 "description": MESSAGE,
                 "stack": [],
                 "user_visible": true,
@@ -133,7 +133,12 @@ async fn vsphere_overload_answer() {
         assert_503(&a, "application/json");
         assert_eq!(
             a.json(),
-            json!({"_typeName": "SystemError", "reason": MESSAGE, "faultMessage": []}),
+            json!({
+                "_typeName": "SystemError",
+                "faultstring": format!("A general system error occurred: {MESSAGE}"),
+                "reason": MESSAGE,
+                "faultMessage": []
+            }),
             "{path}"
         );
     }

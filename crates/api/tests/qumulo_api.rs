@@ -275,7 +275,7 @@ async fn login_gives_a_bearer_token_and_ignores_a_stale_header() {
         Some(json!({"username": "admin", "password": "nope"})),
     )
     .await;
-    assert_qerr(s, &wrong, 401, "http_unauthorized");
+    assert_qerr(s, &wrong, 401, "http_unauthorized_error");
     let (s2, ghost) = q(
         &app,
         Method::POST,
@@ -293,7 +293,7 @@ async fn login_gives_a_bearer_token_and_ignores_a_stale_header() {
         Some("01ARZ3NDEKTSV4RRFFQ69G5FAV.xyz"),
     ] {
         let (s, v) = q(&app, Method::GET, "/v1/smb/sessions/", t, None).await;
-        assert_qerr(s, &v, 401, "http_unauthorized");
+        assert_qerr(s, &v, 401, "http_unauthorized_error");
         let (s, v) = q(
             &app,
             Method::POST,
@@ -302,7 +302,7 @@ async fn login_gives_a_bearer_token_and_ignores_a_stale_header() {
             Some(json!([])),
         )
         .await;
-        assert_qerr(s, &v, 401, "http_unauthorized");
+        assert_qerr(s, &v, 401, "http_unauthorized_error");
     }
     // A native login token works too (any API token identifies a principal).
     list(&app, &app.admin, "").await;
@@ -440,6 +440,11 @@ async fn identity_filters_in_every_form_and_a_bad_one_is_400() {
             smb_user(json!({"domain": "LOCAL", "name": "carol", "auth_id": "513"}), "10.0.0.6"),
             // Not SMB: never listed by this dialect, whatever the identity.
             json!({"service": "vsphere", "user": {"name": "alice"}}),
+            // An LDAP distinguished name holding a ':' (qq reads `CN=…:…` as a name).
+            smb_user(
+                json!({"domain": "LOCAL", "name": "CN=Ann:Lee,OU=Staff,DC=corp"}),
+                "10.0.0.7",
+            ),
         ],
     )
     .await;
@@ -466,6 +471,12 @@ async fn identity_filters_in_every_form_and_a_bad_one_is_400() {
         ("auth_id:12884902889", vec![2]),
         ("auth_id:8589934592", vec![4]),
         ("nobody", vec![]),
+        // qq's `build_api_identity`: a prefix holding '=' is part of a DN, the whole a name.
+        ("CN=Ann:Lee,OU=Staff,DC=corp", vec![7]),
+        ("cn=ann:lee,ou=staff,dc=corp", vec![7]),
+        (" CN=Ann:Lee,OU=Staff,DC=corp ", vec![7]),
+        ("name:CN=Ann:Lee,OU=Staff,DC=corp", vec![7]),
+        ("CN=Ann:Other", vec![]),
     ];
     for (identity, want) in cases {
         let page = list(
@@ -484,6 +495,8 @@ async fn identity_filters_in_every_form_and_a_bad_one_is_400() {
     let before = list(&app, &app.admin, "").await;
     for bad in [
         "bad:x",
+        // A '=' after the first ':' does not make a DN: the prefix is still unknown.
+        "cn:a=b",
         "uid:abc",
         "uid:-1",
         "gid:",
@@ -497,7 +510,7 @@ async fn identity_filters_in_every_form_and_a_bad_one_is_400() {
             form_urlencoded::byte_serialize(bad.as_bytes()).collect::<String>()
         );
         let (s, v) = q(&app, Method::GET, &path, Some(&app.admin), None).await;
-        assert_qerr(s, &v, 400, "http_bad_request");
+        assert_qerr(s, &v, 400, "http_bad_request_error");
     }
     assert_eq!(
         list(&app, &app.admin, "").await["session_infos"],
@@ -749,7 +762,7 @@ async fn a_close_beyond_the_bulk_limit_is_refused_whole() {
         .collect();
     body.push(json!({"location": live}));
     let (s, v) = close(&app, &app.admin, Value::Array(body)).await;
-    assert_qerr(s, &v, 400, "http_bad_request");
+    assert_qerr(s, &v, 400, "http_bad_request_error");
     assert_eq!(state(&app, &live).await, "active");
 }
 
@@ -766,14 +779,14 @@ async fn viewers_list_but_cannot_close() {
         assert_eq!(locations(&list(&app, t, "").await), vec![id.clone()]);
         for body in [json!([{"location": id}]), json!([])] {
             let (s, v) = close(&app, t, body).await;
-            assert_qerr(s, &v, 403, "http_forbidden");
+            assert_qerr(s, &v, 403, "http_forbidden_error");
         }
         assert_eq!(state(&app, &id).await, "active");
     }
     // The viewer logs in through the Qumulo login too.
     let qviewer = qlogin(&app, "watcher", "password-of-watcher").await;
     let (s, v) = close(&app, &qviewer, json!([{"location": id}])).await;
-    assert_qerr(s, &v, 403, "http_forbidden");
+    assert_qerr(s, &v, 403, "http_forbidden_error");
     let (s, v) = close(&app, &operator, json!([{"location": id}])).await;
     assert_eq!((s, messages(&v)), (StatusCode::OK, vec![String::new()]));
     assert_eq!(state(&app, &id).await, "terminated");
@@ -834,46 +847,51 @@ async fn rejected_requests_answer_in_qumulo_format_and_change_nothing() {
             "[{\"location\":".to_string(),
             json_ct,
             400,
-            "http_bad_request",
+            "http_bad_request_error",
         ),
-        ("not json".to_string(), json_ct, 400, "http_bad_request"),
-        ("".to_string(), json_ct, 400, "http_bad_request"),
-        (valid.clone(), json_ct, 400, "http_bad_request"),
+        (
+            "not json".to_string(),
+            json_ct,
+            400,
+            "http_bad_request_error",
+        ),
+        ("".to_string(), json_ct, 400, "http_bad_request_error"),
+        (valid.clone(), json_ct, 400, "http_bad_request_error"),
         (
             "{\"sessions\":[]}".to_string(),
             json_ct,
             400,
-            "http_bad_request",
+            "http_bad_request_error",
         ),
         (
             format!("[{valid},{{\"location\":5}}]"),
             json_ct,
             400,
-            "http_bad_request",
+            "http_bad_request_error",
         ),
         (
             format!("[{valid},{{\"location\":null}}]"),
             json_ct,
             400,
-            "http_bad_request",
+            "http_bad_request_error",
         ),
         (
             format!("[{valid},{{\"tenant_id\":1}}]"),
             json_ct,
             400,
-            "http_bad_request",
+            "http_bad_request_error",
         ),
         (
             format!("[{valid},\"{id}\"]"),
             json_ct,
             400,
-            "http_bad_request",
+            "http_bad_request_error",
         ),
         (
             format!("[{valid}]"),
             "text/plain",
             415,
-            "http_unsupported_media_type",
+            "http_unsupported_media_type_error",
         ),
     ] {
         let (s, v) = q_raw(
@@ -900,7 +918,7 @@ async fn rejected_requests_answer_in_qumulo_format_and_change_nothing() {
             Some((huge.clone().into_bytes(), json_ct)),
         )
         .await;
-        assert_qerr(s, &v, 413, "http_request_entity_too_large");
+        assert_qerr(s, &v, 413, "http_request_entity_too_large_error");
     }
     // Login bodies.
     for body in [
@@ -917,7 +935,7 @@ async fn rejected_requests_answer_in_qumulo_format_and_change_nothing() {
             Some((body.as_bytes().to_vec(), json_ct)),
         )
         .await;
-        assert_qerr(s, &v, 400, "http_bad_request");
+        assert_qerr(s, &v, 400, "http_bad_request_error");
     }
     // List queries.
     for query in [
@@ -936,39 +954,54 @@ async fn rejected_requests_answer_in_qumulo_format_and_change_nothing() {
             None,
         )
         .await;
-        assert_qerr(s, &v, 400, "http_bad_request");
+        assert_qerr(s, &v, 400, "http_bad_request_error");
     }
     // Unknown routes and methods.
     for (m, path, status, class) in [
-        (Method::GET, "/v1/nope", 404, "http_not_found"),
-        (Method::GET, "/v1/smb/sessions", 404, "http_not_found"),
-        (Method::GET, "/v1/smb/sessions/x", 404, "http_not_found"),
-        (Method::POST, "/v1/smb/sessions", 404, "http_not_found"),
+        (Method::GET, "/v1/nope", 404, "http_not_found_error"),
+        (Method::GET, "/v1/smb/sessions", 404, "http_not_found_error"),
+        (
+            Method::GET,
+            "/v1/smb/sessions/x",
+            404,
+            "http_not_found_error",
+        ),
+        (
+            Method::POST,
+            "/v1/smb/sessions",
+            404,
+            "http_not_found_error",
+        ),
         (
             Method::POST,
             "/v1/smb/sessions/",
             405,
-            "http_method_not_allowed",
+            "http_method_not_allowed_error",
         ),
         (
             Method::DELETE,
             "/v1/smb/sessions/",
             405,
-            "http_method_not_allowed",
+            "http_method_not_allowed_error",
         ),
-        (Method::GET, close_path, 405, "http_method_not_allowed"),
+        (
+            Method::GET,
+            close_path,
+            405,
+            "http_method_not_allowed_error",
+        ),
         (
             Method::GET,
             "/v1/session/login",
             405,
-            "http_method_not_allowed",
+            "http_method_not_allowed_error",
         ),
     ] {
         let (s, v) = q(&app, m.clone(), path, t, Some(json!([{"location": id}]))).await;
         assert_qerr(s, &v, status, class);
     }
     let (s, v) = q(&app, Method::GET, "/v1/smb/sessions", t, None).await;
-    assert_qerr(s, &v, 404, "http_not_found");
+    assert_qerr(s, &v, 404, "http_not_found_error");
     assert!(
         v["description"]
             .as_str()
@@ -995,7 +1028,7 @@ async fn repeated_bad_logins_are_429_in_qumulo_format() {
             Some(bad.clone()),
         )
         .await;
-        assert_qerr(s, &v, 401, "http_unauthorized");
+        assert_qerr(s, &v, 401, "http_unauthorized_error");
     }
     let resp = app
         .http
@@ -1011,7 +1044,7 @@ async fn repeated_bad_logins_are_429_in_qumulo_format() {
         StatusCode::TOO_MANY_REQUESTS,
         &v,
         429,
-        "http_too_many_requests",
+        "http_too_many_requests_error",
     );
     // The backoff runs on the registry's clock: once it has passed, the login works.
     app.clock.advance(Duration::from_secs(5));

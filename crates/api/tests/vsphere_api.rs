@@ -137,7 +137,9 @@ fn assert_fault(r: &Resp, status: StatusCode, type_name: &str) {
         r.body
     );
     assert!(
-        r.body["faultstring"].as_str().is_some_and(|s| !s.is_empty()),
+        r.body["faultstring"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty()),
         "every fault has a faultstring clients can print: {}",
         r.body
     );
@@ -1023,10 +1025,19 @@ async fn govmomi_style_requests_work() {
     let y = vsphere_session(&app, &svc, json!({"name": "y"})).await;
     let url = |path: &str| format!("{}/sdk/vim25/{RELEASE}{path}", app.base);
 
-    let get = vim(&app, Method::GET, "/ServiceInstance/ServiceInstance/content", None, None).await;
+    let get = vim(
+        &app,
+        Method::GET,
+        "/ServiceInstance/ServiceInstance/content",
+        None,
+        None,
+    )
+    .await;
     let post = send(
         app.http
-            .post(url("/ServiceInstance/ServiceInstance/RetrieveServiceContent"))
+            .post(url(
+                "/ServiceInstance/ServiceInstance/RetrieveServiceContent",
+            ))
             .body("{}"),
     )
     .await;

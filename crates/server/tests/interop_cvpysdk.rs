@@ -3,7 +3,11 @@
 //! logs in with its own payload, a bad password fails the way cvpysdk reports it, its
 //! RenewLoginToken works on a live token, the seed's DELETE Sessions XML sent with the
 //! Commcell's token logs off two sessions of other cvpysdk logins, the logged-off Commcell's
-//! next call fails after cvpysdk's own renewal attempts, and `logout()` closes the login.
+//! next call fails after cvpysdk's own renewal attempts, `Commcell(host, authtoken=…)` learns
+//! its user through WhoAmI, `GET Session?userId=` and `GET Sessions?userId=` (raw requests,
+//! with and without `ONLY-ACTIVE-SESSIONS`) list exactly one user's sessions (two users with
+//! sessions, one with a logged-off login), and `logout()` returns `User logged out` and
+//! closes the login; the same token's second Logout is Commvault's 401.
 //! The registry is checked through the native API; every HTTP call cvpysdk made is printed.
 //!
 //! The virtualenv comes from `scripts/test` (env `SESSIOND_VENV`, default
@@ -64,6 +68,19 @@ def commcell(user, pw):
     return Commcell(host, user, pw, force_https=True, verify_ssl=False)
 
 out = {}
+base = 'https://%s/commandcenter/api/' % host
+
+# Raw calls with requests (through the spy too), headers as cvpysdk sends them.
+def raw(method, path, token, **headers):
+    h = {'Host': host, 'Accept': 'application/json', 'Content-type': 'application/json',
+         'Authtoken': token}
+    h.update(headers)
+    return requests.request(method, base + path, headers=h, verify=False)
+
+def whoami(token):
+    r = raw('POST', 'WhoAmI', token)
+    assert r.status_code == 200, r.text
+    return r.json()['user']
 
 # A wrong password: cvpysdk raises with errList[0].errLogMessage.
 try:
@@ -81,6 +98,7 @@ out['renewed_same'] = c._cvpysdk_object._renew_login_token(0) == c.auth_token
 
 # Commvault sessions of other logins: two to log off, one to keep.
 c1, c2, keep = commcell('u1', user_pw), commcell('u2', user_pw), commcell('u3', user_pw)
+u1_id = whoami(c1.auth_token)['userId']
 
 # GET Sessions through cvpysdk's own request helper (its headers, its token).
 listed = c.request('GET', 'Sessions').json()['sessions']
@@ -113,7 +131,47 @@ except SDKException as e:
 # The kept session still works.
 out['keep_lists'] = len(keep.request('GET', 'Sessions').json()['sessions'])
 
+# A Commcell from an existing token: cvpysdk asks WhoAmI who it is.
+ca = Commcell(host, authtoken=c.auth_token, force_https=True, verify_ssl=False)
+out['token_commcell_user'] = ca.commcell_username
+out['token_commcell_same_token'] = ca.auth_token == c.auth_token
+
+# One user's sessions, as Commvault documents the call and cvpysdk's User.get_sessions()
+# sends it (header ONLY-ACTIVE-SESSIONS), and through Sessions?userId=; raw requests with
+# the admin's token. u4 has two logins, u3 one, u1 one logged off above.
+d1, d2 = commcell('u4', user_pw), commcell('u4', user_pw)
+out['u4_sessions'] = sorted(x.auth_token[5:].split('.')[0] for x in (d1, d2))
+out['u3_session'] = keep.auth_token[5:].split('.')[0]
+
+ids = {u: whoami(t)['userId'] for u, t in (('u3', keep.auth_token), ('u4', d1.auth_token))}
+out['user_ids_differ'] = ids['u3'] != ids['u4']
+listings = {}
+for user, uid in ids.items():
+    for path in ('Session?userId=%d' % uid, 'Sessions?userId=%d' % uid):
+        for only_active in (True, False):
+            extra = {'ONLY-ACTIVE-SESSIONS': 'true'} if only_active else {}
+            r = raw('GET', path, c.auth_token, **extra)
+            assert r.status_code == 200, (path, r.status_code, r.text)
+            got = r.json()['sessions']
+            listings['%s %s %s' % (user, path.split('?')[0], only_active)] = {
+                'ids': sorted(s['sessionId'] for s in got),
+                'user_ids': sorted({s['user']['userId'] == uid for s in got}),
+                'names': sorted({s['user']['userName'] for s in got}),
+            }
+out['listings'] = listings
+# u1's login was logged off above: listed with its logoutTime, unless only live ones are asked.
+for only_active in (True, False):
+    extra = {'ONLY-ACTIVE-SESSIONS': 'true'} if only_active else {}
+    r = raw('GET', 'Session?userId=%d' % u1_id, c.auth_token, **extra)
+    out['u1_only_active_%s' % only_active] = [
+        [s['sessionId'], s['logoutTime'] > 0] for s in r.json()['sessions']]
+r = raw('GET', 'Session?userId=abc', c.auth_token)
+out['bad_user_id'] = [r.status_code, r.json()]
+
 out['logout'] = c.logout()
+# The same token again: Commvault's 401.
+r = raw('POST', 'Logout', ca.auth_token)
+out['second_logout'] = [r.status_code, r.json()]
 print(json.dumps(out))
 "#;
 
@@ -135,7 +193,7 @@ async fn cvpysdk_logs_in_logs_off_sessions_and_logs_out(store: TestStore) {
     let native = Native::login(&server, PW).await;
 
     let user_pw = "cvpysdk-user-password";
-    for u in ["u1", "u2", "u3"] {
+    for u in ["u1", "u2", "u3", "u4"] {
         let (s, v) = native
             .call(
                 Method::POST,
@@ -229,6 +287,49 @@ async fn cvpysdk_logs_in_logs_off_sessions_and_logs_out(store: TestStore) {
             .iter()
             .any(|c| c.contains("POST") && c.contains("/commandcenter/api/Logout -> 200")),
         "{calls:#?}"
+    );
+
+    // Commcell(host, authtoken=…) asked WhoAmI and knows its user.
+    assert_eq!(summary["token_commcell_user"], "admin", "{summary}");
+    assert_eq!(summary["token_commcell_same_token"], true, "{summary}");
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.contains("POST") && c.contains("/commandcenter/api/WhoAmI -> 200")),
+        "{calls:#?}"
+    );
+    // One user's sessions, on both paths, with and without ONLY-ACTIVE-SESSIONS: exactly
+    // that user's, never the tenant's.
+    assert_eq!(summary["user_ids_differ"], true, "{summary}");
+    let mut u4 = summary["u4_sessions"].as_array().expect("u4").clone();
+    u4.sort_by_key(|v| v.to_string());
+    assert_eq!(u4.len(), 2);
+    for (user, want) in [("u4", json!(u4)), ("u3", json!([summary["u3_session"]]))] {
+        for path in ["Session", "Sessions"] {
+            for only_active in ["True", "False"] {
+                let key = format!("{user} {path} {only_active}");
+                let got = &summary["listings"][&key];
+                assert_eq!(got["ids"], want, "{key}: {summary}");
+                assert_eq!(got["user_ids"], json!([true]), "{key}: {got}");
+                assert_eq!(got["names"], json!([user]), "{key}: {got}");
+            }
+        }
+    }
+    // u1's logged-off login: listed with its logoutTime unless only live ones are asked.
+    assert_eq!(summary["u1_only_active_True"], json!([]), "{summary}");
+    assert_eq!(
+        summary["u1_only_active_False"],
+        json!([[summary["targets"][0], true]]),
+        "{summary}"
+    );
+    assert_eq!(summary["bad_user_id"][0], 400, "{summary}");
+    assert_eq!(summary["bad_user_id"][1]["errorCode"], 2, "{summary}");
+    // logout() returns the server's text; the same token again is Commvault's 401.
+    assert_eq!(summary["logout"], "User logged out", "{summary}");
+    assert_eq!(
+        summary["second_logout"],
+        json!([401, {"errorMessage": "Access denied", "errorCode": 5}]),
+        "{summary}"
     );
 
     // The registry agrees: the targets terminated by admin, the Commcell's own login closed

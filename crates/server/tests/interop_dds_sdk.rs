@@ -3,7 +3,11 @@
 //! operator's access key signs `DdsClient.list_sessions` (paging and filters) and
 //! `delete_session` exactly as the SDK does, and the registry is checked through the native
 //! API afterwards: exactly the killed sessions are terminated. A wrong SK and an idle session
-//! come back as the SDK's `ClientRequestException` with DDS's codes.
+//! come back as the SDK's `ClientRequestException` with DDS's codes. The same credentials
+//! without a project id make the SDK look the project up through IAM
+//! (`GET /v3/projects?name=REGION`, with the IAM endpoint pointed at sessiond), then list and
+//! kill; a foreign project is 400 `DBS.200010`, an unknown node 404 `DBS.200013`; and every
+//! exception the SDK raises carries the answer's `X-Request-Id` as its `request_id`.
 //!
 //! The virtualenv comes from `scripts/test` (env `SESSIOND_VENV`, default
 //! `$HOME/.cache/sessiond/venv`). Without it these tests fail, never skip.
@@ -59,25 +63,42 @@ warnings.filterwarnings("ignore")
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.exceptions import exceptions
 from huaweicloudsdkcore.http.http_config import HttpConfig
+from huaweicloudsdkcore.region.region import Region
 from huaweicloudsdkdds.v3 import (DdsClient, ListSessionsRequest, DeleteSessionRequest,
                                   DeleteSessionRequestBody)
 
 env = os.environ
-def client(sk):
-    config = HttpConfig.get_default_config()
-    config.ignore_ssl_verification = True
+def config():
+    c = HttpConfig.get_default_config()
+    c.ignore_ssl_verification = True
+    return c
+
+def client(sk, project=env["DDS_PROJECT"]):
     return (DdsClient.new_builder()
-            .with_http_config(config)
-            .with_credentials(BasicCredentials(env["DDS_AK"], sk, env["DDS_PROJECT"]))
+            .with_http_config(config())
+            .with_credentials(BasicCredentials(env["DDS_AK"], sk, project))
             .with_endpoint(env["DDS_ENDPOINT"])
             .build())
+
+def client_without_project():
+    # No project id: at build() the SDK asks IAM for the region's project
+    # (GET /v3/projects?name=<region id>, signed), here at sessiond.
+    creds = BasicCredentials(env["DDS_AK"], env["DDS_SK"]).with_iam_endpoint(env["DDS_ENDPOINT"])
+    c = (DdsClient.new_builder()
+         .with_http_config(config())
+         .with_credentials(creds)
+         .with_region(Region(env["DDS_REGION"], env["DDS_ENDPOINT"]))
+         .build())
+    return c, creds.project_id
 
 def run(fn):
     try:
         r = fn()
         return {"status": r.status_code, "body": r.to_dict()}
-    except exceptions.ClientRequestException as e:
-        return {"status": e.status_code, "error_code": e.error_code, "error_msg": e.error_msg}
+    except exceptions.ServiceResponseException as e:
+        # ClientRequestException (4xx) and ServerResponseException (5xx) alike.
+        return {"status": e.status_code, "error_code": e.error_code, "error_msg": e.error_msg,
+                "request_id": e.request_id, "exception": type(e).__name__}
 
 good = client(env["DDS_SK"])
 node = env["DDS_NODE"]
@@ -99,6 +120,22 @@ bad = client(env["DDS_SK"][::-1])
 out["wrong_sk_list"] = run(lambda: bad.list_sessions(ListSessionsRequest(node_id=node, limit=20)))
 out["wrong_sk_kill"] = run(lambda: bad.delete_session(DeleteSessionRequest(
     node_id=node, body=DeleteSessionRequestBody(sessions=[env["DDS_SURVIVOR"]]))))
+other_node = env["DDS_OTHER_NODE"]
+noproj, found = client_without_project()
+out["iam_project_id"] = found
+out["noproj_list"] = run(lambda: noproj.list_sessions(ListSessionsRequest(node_id=other_node, limit=20)))
+out["noproj_kill"] = run(lambda: noproj.delete_session(DeleteSessionRequest(
+    node_id=other_node, body=DeleteSessionRequestBody(sessions=[env["DDS_VIA_IAM"]]))))
+out["noproj_after_kill"] = run(lambda: noproj.list_sessions(ListSessionsRequest(node_id=other_node)))
+for name in ["0000000000000000000000000000dead", "default"]:
+    foreign = client(env["DDS_SK"], name)
+    out["foreign_list_" + name] = run(lambda: foreign.list_sessions(ListSessionsRequest(node_id=node)))
+    out["foreign_kill_" + name] = run(lambda: foreign.delete_session(DeleteSessionRequest(
+        node_id=node, body=DeleteSessionRequestBody(sessions=[env["DDS_SURVIVOR"]]))))
+out["unknown_node_list"] = run(lambda: good.list_sessions(ListSessionsRequest(node_id="no-such-node")))
+out["unknown_node_kill"] = run(lambda: noproj.delete_session(DeleteSessionRequest(
+    node_id="no-such-node", body=DeleteSessionRequestBody(sessions=[env["DDS_SURVIVOR"]]))))
+out["limit_too_large"] = run(lambda: good.list_sessions(ListSessionsRequest(node_id=node, limit=101)))
 print(json.dumps(out))
 "#;
 
@@ -164,6 +201,8 @@ async fn huawei_sdk_lists_and_kills_node_sessions_with_aksk_signing(store: TestS
     let idle2 = native.mongo(NODE, "erin", None).await;
     let survivor = native.mongo(NODE, "frank", Some(sec(60))).await;
     let elsewhere = native.mongo(OTHER_NODE, "grace", Some(sec(600))).await;
+    // Killed by the client that found its project through IAM.
+    let via_iam = native.mongo(OTHER_NODE, "heidi", Some(sec(90))).await;
     let all_on_node = [&long1, &short, &idle1, &long2, &idle2, &survivor];
     let kill = [&long1, &long2];
 
@@ -177,6 +216,9 @@ async fn huawei_sdk_lists_and_kills_node_sessions_with_aksk_signing(store: TestS
         .env("DDS_KILL", format!("{long1},{long2}"))
         .env("DDS_IDLE", &idle1)
         .env("DDS_SURVIVOR", &survivor)
+        .env("DDS_OTHER_NODE", OTHER_NODE)
+        .env("DDS_REGION", "eu-de")
+        .env("DDS_VIA_IAM", &via_iam)
         .output()
         .expect("run the SDK");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -248,7 +290,60 @@ async fn huawei_sdk_lists_and_kills_node_sessions_with_aksk_signing(store: TestS
         assert_eq!(r[call]["error_code"], "APIGW.0301", "{call}: {r}");
     }
 
+    // Without a project id: the SDK asked IAM, got the tenant, and lists and kills with it.
+    assert_eq!(r["iam_project_id"], PROJECT, "{r}");
+    assert_eq!(r["noproj_list"]["status"], 200, "{r}");
+    assert_eq!(
+        ids(&r["noproj_list"]),
+        [elsewhere.clone(), via_iam.clone()],
+        "{r}"
+    );
+    assert_eq!(r["noproj_kill"], json!({"status": 200, "body": {}}), "{r}");
+    assert_eq!(ids(&r["noproj_after_kill"]), vec![elsewhere.clone()], "{r}");
+    // The published error table: a foreign project (existing or not) is 400 DBS.200010, an
+    // unknown node 404 DBS.200013, a limit beyond 100 is DBS.200001.
+    for name in ["0000000000000000000000000000dead", "default"] {
+        for call in ["foreign_list_", "foreign_kill_"] {
+            let o = &r[format!("{call}{name}")];
+            assert_eq!(o["status"], 400, "{call}{name}: {r}");
+            assert_eq!(o["error_code"], "DBS.200010", "{call}{name}: {r}");
+        }
+    }
+    for call in ["unknown_node_list", "unknown_node_kill"] {
+        assert_eq!(r[call]["status"], 404, "{call}: {r}");
+        assert_eq!(r[call]["error_code"], "DBS.200013", "{call}: {r}");
+    }
+    assert_eq!(r["limit_too_large"]["status"], 400, "{r}");
+    assert_eq!(r["limit_too_large"]["error_code"], "DBS.200001", "{r}");
+    assert!(
+        r["limit_too_large"]["error_msg"]
+            .as_str()
+            .is_some_and(|m| m.contains("1 to 100")),
+        "{r}"
+    );
+    // Every exception the SDK raised carries the answer's X-Request-Id, each its own.
+    let mut request_ids = BTreeSet::new();
+    let errors: Vec<(&String, &Value)> = r
+        .as_object()
+        .expect("object")
+        .iter()
+        .filter(|(_, o)| o.get("exception").is_some())
+        .collect();
+    assert_eq!(errors.len(), 10, "{r}");
+    for (call, o) in errors {
+        assert_eq!(o["exception"], "ClientRequestException", "{call}: {o}");
+        let id = o["request_id"].as_str().unwrap_or_default();
+        assert!(
+            id.len() == 32 && id.bytes().all(|c| c.is_ascii_hexdigit()),
+            "{call}: request_id {o}"
+        );
+        assert!(request_ids.insert(id.to_string()), "{call}: repeated {id}");
+    }
+
     // Exactly the killed sessions are terminated, by the key's principal.
+    let s = native.session(&via_iam).await;
+    assert_eq!(s["state"], "terminated", "{s}");
+    assert_eq!(s["ended_by"], "dds-ops", "{s}");
     for id in all_on_node.iter().chain([&&elsewhere]) {
         let s = native.session(id).await;
         if kill.contains(id) {

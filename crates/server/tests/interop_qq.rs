@@ -214,6 +214,14 @@ async fn qq_logs_in_lists_and_closes_by_each_filter(store: TestStore) {
             &["finance"],
         ))
         .await;
+    // An LDAP distinguished name holding a ':'; qq reads `CN=…:…` as a name, not a prefix.
+    let fay = native
+        .register(smb(
+            json!({"domain": "ACTIVE_DIRECTORY", "name": "CN=Fay:Lee,OU=Staff,DC=corp"}),
+            "10.0.0.17",
+            &["finance"],
+        ))
+        .await;
     let mut dave = Vec::new();
     for i in 0..7 {
         dave.push(
@@ -246,14 +254,14 @@ async fn qq_logs_in_lists_and_closes_by_each_filter(store: TestStore) {
 
     // Login: a wrong password is Qumulo's 401; the right one stores a bearer token.
     let err = qq.fails(&["login", "-u", "admin", "-p", "wrong-password"], "");
-    assert!(err.contains("Error 401: http_unauthorized"), "{err}");
+    assert!(err.contains("Error 401: http_unauthorized_error"), "{err}");
     let err = qq.fails(&["smb_list_sessions"], "");
-    assert!(err.contains("Error 401: http_unauthorized"), "{err}");
+    assert!(err.contains("Error 401: http_unauthorized_error"), "{err}");
     qq.ok(&["login", "-u", "admin", "-p", PW], "");
     let cred = std::fs::read_to_string(qq.home.path().join("credentials")).expect("cred");
     assert!(cred.contains("bearer_token"), "{cred}");
 
-    let mut smb_all = vec![&alice_ad, &alice_local, &bob, &world, &carol, &erin];
+    let mut smb_all = vec![&alice_ad, &alice_local, &bob, &world, &carol, &erin, &fay];
     smb_all.extend(dave.iter());
     assert_eq!(qq.list(&[]), set(&smb_all));
 
@@ -275,6 +283,8 @@ async fn qq_logs_in_lists_and_closes_by_each_filter(store: TestStore) {
         ("S-1-1-0", set(&[&world])),
         ("dave", dave.iter().cloned().collect()),
         ("nobody", BTreeSet::new()),
+        ("CN=Fay:Lee,OU=Staff,DC=corp", set(&[&fay])),
+        ("cn=fay:lee,ou=staff,dc=corp", set(&[&fay])),
     ];
     for (identity, want) in &cases {
         assert_eq!(&qq.list(&["--identity", identity]), want, "{identity}");
@@ -313,7 +323,7 @@ async fn qq_logs_in_lists_and_closes_by_each_filter(store: TestStore) {
 
     // A malformed identity is Qumulo's 400, not an empty list.
     let err = qq.fails(&["smb_list_sessions", "--identity", "bogus:x"], "");
-    assert!(err.contains("Error 400: http_bad_request"), "{err}");
+    assert!(err.contains("Error 400: http_bad_request_error"), "{err}");
 
     // Close by each filter, answering the prompt.
     let mut closed: Vec<&String> = Vec::new();
@@ -327,6 +337,16 @@ async fn qq_logs_in_lists_and_closes_by_each_filter(store: TestStore) {
     let out = qq.ok(&["smb_close_sessions", "--identity", "ad:alice"], "y\n");
     assert!(out.contains("About to force close (1) sessions"), "{out}");
     closed.push(&alice_ad);
+    let out = qq.ok(
+        &[
+            "smb_close_sessions",
+            "--identity",
+            "CN=Fay:Lee,OU=Staff,DC=corp",
+        ],
+        "y\n",
+    );
+    assert!(out.contains("About to force close (1) sessions"), "{out}");
+    closed.push(&fay);
     // Filters combine (identity on the server, IP on qq's side).
     qq.ok(
         &[

@@ -8,7 +8,9 @@
 //! - `location` = `node_id`, else `server_address`, else `""`: where the session lives, which
 //!   is what a registering service knows [where the user is logged on].
 //! - `loginTime` = `opened_at`, `lastAccessedTime` = `last_active_at`, Unix seconds;
-//!   `logoutTime` = 0, as only live sessions are listed [0 while logged on].
+//!   `logoutTime` = 0 while live, else when it ended (`ended_at`, or its deadline for one past
+//!   it that the sweeper has not ended yet); only a user's listing without
+//!   `ONLY-ACTIVE-SESSIONS: true` shows ended ones [0 while logged on].
 //! - `consoleType` = the session attribute `consoleType` when it is a number (a connector
 //!   mirroring a real CommServe keeps the original), else 30 for a login (every Commvault
 //!   login here is a REST API login, and 30 is the `clientType` cvpysdk logs in with), else 0
@@ -17,8 +19,9 @@
 //!   session has no browser session [id of the browser session].
 //! - `user.userName` = the user's name, `DOMAIN\name` for directory users, or its identifier
 //!   in the identity grammar when it has no name (`uid:1000`) [user name].
-//! - `user.userId` = the user's numeric `auth_id` (stable, filterable as `auth_id:N`)
-//!   [system-generated user id].
+//! - `user.userId` = the user's numeric `auth_id`, or the one core derives from the identity
+//!   when the record has none (a login session's user carries only its name); the same
+//!   value `?userId=N` selects by and `WhoAmI` answers [system-generated user id].
 
 use super::error::{CvError, CvResult};
 use super::format::XmlOut;
@@ -225,6 +228,35 @@ impl RenewResponse {
     }
 }
 
+// ---- WhoAmI ------------------------------------------------------------------------------
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WhoAmIUser {
+    pub user_name: String,
+    pub user_id: u64,
+    #[serde(rename = "userGUID")]
+    pub user_guid: String,
+}
+
+/// `POST WhoAmI`: `{"user":{"userName","userId","userGUID"}}`. cvpysdk reads
+/// `user.userName` from JSON, or `CvEntities_ProcessingInstructionInfo/user/@userName` from XML.
+#[derive(Debug, Serialize)]
+pub struct WhoAmIResponse {
+    pub user: WhoAmIUser,
+}
+
+impl WhoAmIResponse {
+    pub fn to_xml(&self) -> XmlOut {
+        XmlOut::new("CvEntities_ProcessingInstructionInfo").child(
+            XmlOut::new("user")
+                .attr("userName", &self.user.user_name)
+                .attr("userId", self.user.user_id)
+                .attr("userGUID", &self.user.user_guid),
+        )
+    }
+}
+
 // ---- Sessions ----------------------------------------------------------------------------
 
 #[derive(Debug, Clone, Serialize)]
@@ -254,6 +286,13 @@ pub fn user_name(u: &User) -> String {
     u.display_name()
 }
 
+/// The `userId` this console shows for a session's user, and the one `?userId=N` selects
+/// by. Registration stores an auth_id; a login session's user has only a name, so the id
+/// core derives from the identity stands in for it (stable for that user).
+pub fn user_id(u: &User) -> u64 {
+    u.auth_id.unwrap_or_else(|| derive_auth_id(u))
+}
+
 fn numeric_attr(s: &Session, key: &str) -> Option<i64> {
     s.attributes.get(key).and_then(|v| v.trim().parse().ok())
 }
@@ -281,10 +320,15 @@ impl SessionEntry {
             console_type: numeric_attr(s, "consoleType").unwrap_or(default_console),
             user: SessionUser {
                 user_name: user_name(&s.user),
-                // Registration stores an auth_id; deriving covers records without one.
-                user_id: s.user.auth_id.unwrap_or_else(|| derive_auth_id(&s.user)),
+                user_id: user_id(&s.user),
             },
         }
+    }
+
+    /// The entry of a session that is no longer live: `logoutTime` says when it ended.
+    pub fn with_logout_time(mut self, logout_secs: i64) -> Self {
+        self.logout_time = logout_secs;
+        self
     }
 
     pub fn to_xml(&self) -> XmlOut {

@@ -25,6 +25,9 @@ pub const ERR_NO_ENDPOINT: i64 = 3;
 pub const ERR_ACCESS_DENIED: i64 = 5;
 pub const ERR_TOO_MANY_ATTEMPTS: i64 = 6;
 
+/// The message of every 401, as Commvault words it.
+pub const ACCESS_DENIED: &str = "Access denied";
+
 #[derive(Debug, thiserror::Error)]
 pub enum CvError {
     #[error(transparent)]
@@ -95,8 +98,9 @@ impl ErrorAnswer for CvError {
 
     fn message(&self) -> String {
         match self {
+            // Commvault's exact 401 body is `{"errorMessage":"Access denied","errorCode":5}`.
             CvError::Core(CoreError::Unauthenticated | CoreError::InvalidCredentials) => {
-                "Access denied: the Authtoken is missing, invalid or no longer valid".to_string()
+                ACCESS_DENIED.to_string()
             }
             CvError::Core(CoreError::Forbidden(p)) => {
                 format!("Access denied: this operation needs {}", p.as_str())
@@ -169,7 +173,7 @@ mod tests {
         let parts = |e: CvError| (e.status(), e.code(), e.message());
         let (s, c, m) = parts(CvError::Core(CoreError::Unauthenticated));
         assert_eq!((s, c), (StatusCode::UNAUTHORIZED, ERR_ACCESS_DENIED));
-        assert!(m.starts_with("Access denied"));
+        assert_eq!(m, ACCESS_DENIED);
         let (s, c, m) = parts(CvError::Core(CoreError::Forbidden(
             Privilege::SessionsTerminate,
         )));

@@ -3,7 +3,8 @@
 
 use super::auth::{presented, strip_qsdk, CvCaller, QSDK_PREFIX};
 use super::dto::{
-    user_guid, ErrEntry, LoginRequest, LoginResponse, Organization, RenewRequest, RenewResponse,
+    user_guid, user_id, ErrEntry, LoginRequest, LoginResponse, Organization, RenewRequest,
+    RenewResponse, WhoAmIResponse, WhoAmIUser,
 };
 use super::error::{CvResult, ErrorBody, ERR_ACCESS_DENIED};
 use super::format::{Doc, Format};
@@ -12,12 +13,15 @@ use crate::client_addr::Origin;
 use crate::extract::parse_json;
 use crate::AppState;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
 use sessiond_core::{CoreError, LoginInfo};
+
+/// The body of a successful `Logout`, Commvault's own words.
+pub const LOGGED_OUT: &str = "User logged out";
 
 /// Standard base64 (what cvpysdk's `b64encode` writes), padding optional.
 const B64: GeneralPurpose = GeneralPurpose::new(
@@ -125,14 +129,38 @@ pub async fn login(
 }
 
 /// `POST Logout` ends the caller's own login (state `closed`). cvpysdk sends it with
-/// `Content-type: application/xml` and no body; whatever body comes is not read.
-pub async fn logout(
+/// `Content-type: application/xml` and no body; whatever body comes is not read. The answer
+/// is Commvault's plain text `User logged out`, whatever `Accept` says: cvpysdk's
+/// `Commcell.logout()` returns `response.text` as it is. A second logout with the same token
+/// fails authentication: 401 `Access denied`.
+pub async fn logout(State(st): State<AppState>, CvCaller(caller): CvCaller) -> CvResult<Response> {
+    st.registry.logout(&caller).await?;
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        LOGGED_OUT,
+    )
+        .into_response())
+}
+
+/// `POST WhoAmI` (cvpysdk's `Commcell(host, authtoken=…)` calls it to learn its user):
+/// the principal behind the `Authtoken`. `userId` is the one this dialect lists the caller's
+/// login session under, so `GET Session?userId=<it>` lists the caller's own sessions.
+pub async fn whoami(
     State(st): State<AppState>,
     format: Format,
-    CvCaller(caller): CvCaller,
+    headers: HeaderMap,
 ) -> CvResult<Response> {
-    st.registry.logout(&caller).await?;
-    Ok(generic_ok(format, "User logged out"))
+    let token = presented(&headers).ok_or(CoreError::Unauthenticated)?;
+    let (session, principal) = st.registry.authenticate_session(token).await?;
+    let r = WhoAmIResponse {
+        user: WhoAmIUser {
+            user_guid: user_guid(&principal.name),
+            user_id: user_id(&session.user),
+            user_name: principal.name,
+        },
+    };
+    Ok(format.render(StatusCode::OK, &r, || r.to_xml()))
 }
 
 /// `POST RenewLoginToken {sessionId, deviceId}` → `{token}`. The token named by `sessionId`

@@ -1,7 +1,7 @@
 //! Commvault Sessions dialect under `/webconsole/api` and `/commandcenter/api` (seed 004;
 //! DESIGN.md §5), as cvpysdk drives it: the bare root check, Login/Logout/RenewLoginToken
-//! with `Authtoken: QSDK …`, and GET/DELETE Sessions. Translation only; every rule is the
-//! registry's.
+//! with `Authtoken: QSDK …`, WhoAmI, GET Session?userId=N and GET/DELETE Sessions.
+//! Translation only; every rule is the registry's.
 //!
 //! Every answer, errors included, is JSON or XML as `Accept` asks (`format.rs`); request
 //! bodies are JSON or XML by `Content-Type`, XML through the safe reader of `xml.rs`.
@@ -28,16 +28,22 @@ pub const SERVICE: &str = "commvault";
 /// them in lower case (`/sessions`, `/renewlogintoken`), so both spellings are routed.
 pub fn router() -> Router<AppState> {
     let sessions = || get(sessions::list).delete(sessions::logoff);
+    // cvpysdk POSTs WhoAmI; Commvault's API reference documents it as a GET.
+    let whoami = || post(login::whoami).get(login::whoami);
     Router::new()
         .route("/", get(login::root))
         .route("/Login", post(login::login))
         .route("/login", post(login::login))
         .route("/Logout", post(login::logout))
         .route("/logout", post(login::logout))
+        .route("/WhoAmI", whoami())
+        .route("/whoami", whoami())
         .route("/RenewLoginToken", post(login::renew))
         .route("/renewlogintoken", post(login::renew))
         .route("/Sessions", sessions())
         .route("/sessions", sessions())
+        .route("/Session", get(sessions::list_of_user))
+        .route("/session", get(sessions::list_of_user))
         .fallback(error::not_found_fallback)
         .method_not_allowed_fallback(error::method_not_allowed_fallback)
         // Last, so that it wraps the routes and both fallbacks (see `format::negotiate`).

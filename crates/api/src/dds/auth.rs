@@ -1,7 +1,9 @@
 //! Who is calling a DDS route: an `X-Auth-Token` (any sessiond API token) or an AK/SK
 //! signature as the Huawei SDK makes it, then the project in the path, which must be the
-//! caller's tenant. The extractor also hands over the body and the decoded query, because a
-//! signature covers both: the handler reads exactly the bytes and pairs that were verified.
+//! caller's tenant ([`DdsRequest`]; IAM's project lookup, which has no project in its path,
+//! uses [`Authenticated`] alone). The extractors also hand over the body and the decoded query,
+//! because a signature covers both: the handler reads exactly the bytes and pairs that were
+//! verified.
 
 use super::error::{DdsError, DdsResult};
 use super::signing::{self, RequestView, CONTENT_SHA_HEADER, UNSIGNED_PAYLOAD};
@@ -137,46 +139,83 @@ async fn caller(st: &AppState, view: &RequestView<'_>) -> DdsResult<Caller> {
     }
 }
 
+/// A request whose caller is authenticated, with no path of its own to check (IAM's
+/// project lookup, `super::projects`). [`DdsRequest`] builds on it.
+pub struct Authenticated {
+    pub caller: Caller,
+    pub query: Vec<(String, String)>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// Reads the body and authenticates the request; `project_id`, when the path names one, is
+/// the project `X-Project-Id` must repeat.
+async fn authenticate(
+    parts: Parts,
+    body: axum::body::Body,
+    st: &AppState,
+    project_id: Option<&str>,
+) -> DdsResult<Authenticated> {
+    // The nested router strips its prefix from `parts.uri`; the signature covers the path
+    // the client sent.
+    let uri = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map(|o| o.0.clone())
+        .unwrap_or_else(|| parts.uri.clone());
+    let method: Method = parts.method.clone();
+    let headers = parts.headers.clone();
+    let body = read_body(Request::from_parts(parts, body), st).await?;
+    let query = query_pairs(uri.query());
+    if let Some(project_id) = project_id {
+        check_project_header(&headers, project_id)?;
+    }
+    let view = RequestView {
+        method: method.as_str(),
+        raw_path: uri.path(),
+        query: &query,
+        headers: &headers,
+        authority: uri.authority().map(|a| a.as_str()),
+        body: &body,
+    };
+    let caller = caller(st, &view).await?;
+    Ok(Authenticated {
+        caller,
+        query,
+        headers,
+        body,
+    })
+}
+
+impl FromRequest<AppState> for Authenticated {
+    type Rejection = DdsError;
+
+    async fn from_request(req: Request, st: &AppState) -> DdsResult<Self> {
+        let (parts, body) = req.into_parts();
+        authenticate(parts, body, st, None).await
+    }
+}
+
 impl FromRequest<AppState> for DdsRequest {
     type Rejection = DdsError;
 
     async fn from_request(req: Request, st: &AppState) -> DdsResult<Self> {
         let (mut parts, body) = req.into_parts();
         let (project_id, node_id) = path_ids(&mut parts, st).await?;
-        // The nested router strips its prefix from `parts.uri`; the signature covers the path
-        // the client sent.
-        let uri = parts
-            .extensions
-            .get::<OriginalUri>()
-            .map(|o| o.0.clone())
-            .unwrap_or_else(|| parts.uri.clone());
-        let method: Method = parts.method.clone();
-        let headers = parts.headers.clone();
-        let body = read_body(Request::from_parts(parts, body), st).await?;
-        let query = query_pairs(uri.query());
-        check_project_header(&headers, &project_id)?;
-        let view = RequestView {
-            method: method.as_str(),
-            raw_path: uri.path(),
-            query: &query,
-            headers: &headers,
-            authority: uri.authority().map(|a| a.as_str()),
-            body: &body,
-        };
-        let caller = caller(st, &view).await?;
+        let a = authenticate(parts, body, st, Some(&project_id)).await?;
         // Vendor dialects never cross tenants: the project is the caller's own tenant, and any
         // other, existing or not, gets the same answer.
-        match st.registry.own_tenant_named(&caller, &project_id).await {
+        match st.registry.own_tenant_named(&a.caller, &project_id).await {
             Ok(_) => {}
             Err(sessiond_core::CoreError::NotFound(_)) => return Err(DdsError::ProjectMismatch),
             Err(e) => return Err(e.into()),
         }
         Ok(DdsRequest {
-            caller,
+            caller: a.caller,
             node_id,
-            query,
-            headers,
-            body,
+            query: a.query,
+            headers: a.headers,
+            body: a.body,
         })
     }
 }

@@ -2,12 +2,18 @@
 //! core errors, signature failures and the framework's own rejections under `/v3` become
 //! answers the Huawei SDK understands (it reads `error_code`/`error_msg` of any 4xx/5xx).
 //!
-//! Codes: `DBS.200001` 400 (bad parameter, unknown or inactive session), `DBS.200002` 404,
-//! `DBS.200010` 403 (no privilege, or a project that is not the caller's), `DBS.200011` 409;
-//! and, for what the API gateway in front of DDS would refuse, `APIGW.0301` 401
-//! (authentication), `APIGW.0101` 404 (no such API: unknown path or method) and `APIGW.0201`
-//! 413 (entity too large). The gateway codes follow Huawei APIG's documented table; the DDS
-//! codes for server failures (`DBS.200000`) are our choice, as no vendor page names one.
+//! Codes and statuses follow the published table of the DDS API reference (appendix "Error
+//! Code"): `DBS.200001` 400 (bad parameter, unknown or inactive session), `DBS.200002` 404,
+//! `DBS.200010` **400** "authentication failed: tenant and instance do not match" (a project
+//! that is not the caller's), `DBS.200011` **403** "operation cannot be executed in the
+//! current state", `DBS.200013` 404 "the node does not exist". The table has no 409 and no
+//! separate "no privilege" code, so a core conflict and a missing privilege are both the
+//! table's one 403, `DBS.200011`. For what the API gateway in front of DDS would refuse:
+//! `APIGW.0301` 401 (authentication), `APIGW.0101` 404 (no such API: unknown path or method)
+//! and `APIGW.0201` 413 (entity too large), from Huawei APIG's documented table. The code for
+//! server failures (`DBS.200000`) is our choice, as no vendor page names one.
+//!
+//! Every answer rendered here carries a fresh `X-Request-Id` (see [`super::request_id`]).
 
 use crate::extract::BodyError;
 use crate::render::{self, ErrorAnswer};
@@ -18,8 +24,9 @@ use sessiond_core::{CoreError, StoreError};
 
 pub const PARAMETER_ERROR: &str = "DBS.200001";
 pub const NOT_FOUND: &str = "DBS.200002";
-pub const FORBIDDEN: &str = "DBS.200010";
-pub const CONFLICT: &str = "DBS.200011";
+pub const TENANT_MISMATCH: &str = "DBS.200010";
+pub const REFUSED_IN_STATE: &str = "DBS.200011";
+pub const NODE_NOT_FOUND: &str = "DBS.200013";
 pub const SERVER_ERROR: &str = "DBS.200000";
 pub const AUTH_FAILED: &str = "APIGW.0301";
 pub const NO_SUCH_API: &str = "APIGW.0101";
@@ -39,8 +46,12 @@ pub enum DdsError {
     #[error("{0}")]
     BadRequest(String),
     /// The path's project is not the caller's: the same whether it exists or not.
-    #[error("the project in the request path is not the caller's project")]
+    #[error("authentication failed: tenant and instance do not match")]
     ProjectMismatch,
+    /// No session of this node was ever registered in the caller's tenant (as far as the
+    /// store still holds them: see `super::sessions`).
+    #[error("the node does not exist: {0:?}")]
+    NodeNotFound(String),
     #[error("{0}")]
     NoSuchApi(String),
     /// Shed by the global in-flight limit (`crate::overload`).
@@ -65,13 +76,17 @@ impl ErrorAnswer for DdsError {
 
     fn status(&self) -> StatusCode {
         match self {
-            DdsError::Core(e) => crate::status::of_without_422(e),
+            // The vendor table has no 409: "cannot be executed in the current state" is 403.
+            DdsError::Core(e) => match crate::status::of_without_422(e) {
+                StatusCode::CONFLICT => StatusCode::FORBIDDEN,
+                s => s,
+            },
             // The DDS code table has no 415: a body that is not JSON is a parameter error.
             DdsError::Body(BodyError::TooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
             DdsError::Body(_) | DdsError::BadRequest(_) => StatusCode::BAD_REQUEST,
             DdsError::Auth(_) => StatusCode::UNAUTHORIZED,
-            DdsError::ProjectMismatch => StatusCode::FORBIDDEN,
-            DdsError::NoSuchApi(_) => StatusCode::NOT_FOUND,
+            DdsError::ProjectMismatch => StatusCode::BAD_REQUEST,
+            DdsError::NoSuchApi(_) | DdsError::NodeNotFound(_) => StatusCode::NOT_FOUND,
             DdsError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -114,9 +129,8 @@ impl DdsError {
         match self {
             DdsError::Core(_) => match self.status() {
                 StatusCode::UNAUTHORIZED => AUTH_FAILED,
-                StatusCode::FORBIDDEN => FORBIDDEN,
+                StatusCode::FORBIDDEN => REFUSED_IN_STATE,
                 StatusCode::NOT_FOUND => NOT_FOUND,
-                StatusCode::CONFLICT => CONFLICT,
                 StatusCode::BAD_REQUEST => PARAMETER_ERROR,
                 StatusCode::TOO_MANY_REQUESTS => THROTTLED,
                 _ => SERVER_ERROR,
@@ -124,7 +138,8 @@ impl DdsError {
             DdsError::Body(BodyError::TooLarge) => TOO_LARGE,
             DdsError::Body(_) | DdsError::BadRequest(_) => PARAMETER_ERROR,
             DdsError::Auth(_) => AUTH_FAILED,
-            DdsError::ProjectMismatch => FORBIDDEN,
+            DdsError::ProjectMismatch => TENANT_MISMATCH,
+            DdsError::NodeNotFound(_) => NODE_NOT_FOUND,
             DdsError::NoSuchApi(_) => NO_SUCH_API,
             DdsError::Overloaded => SERVER_ERROR,
         }
@@ -133,7 +148,11 @@ impl DdsError {
 
 impl IntoResponse for DdsError {
     fn into_response(self) -> Response {
-        render::respond(&self)
+        // Also stamped here, not only by the router's layer: the overload 503 is rendered
+        // outside every router (`crate::overload`).
+        let mut resp = render::respond(&self);
+        super::request_id::stamp(&mut resp);
+        resp
     }
 }
 
@@ -161,6 +180,7 @@ pub type DdsResult<T> = Result<T, DdsError>;
 
 #[cfg(test)]
 mod tests {
+    use super::super::request_id::HEADER;
     use super::*;
 
     #[test]
@@ -179,11 +199,16 @@ mod tests {
             (
                 CoreError::Forbidden(sessiond_core::Privilege::SessionsTerminate).into(),
                 403,
-                FORBIDDEN,
+                REFUSED_IN_STATE,
             ),
-            (DdsError::ProjectMismatch, 403, FORBIDDEN),
+            (DdsError::ProjectMismatch, 400, TENANT_MISMATCH),
+            (DdsError::NodeNotFound("n".into()), 404, NODE_NOT_FOUND),
             (CoreError::NotFound("session").into(), 404, NOT_FOUND),
-            (CoreError::Conflict("x".into()).into(), 409, CONFLICT),
+            (
+                CoreError::Conflict("x".into()).into(),
+                403,
+                REFUSED_IN_STATE,
+            ),
             (DdsError::NoSuchApi("x".into()), 404, NO_SUCH_API),
             (
                 CoreError::Internal("secret detail".into()).into(),
@@ -196,6 +221,7 @@ mod tests {
             assert_eq!((s.as_u16(), c), (status, code), "{e:?}");
             assert!(!m.is_empty());
             assert!(!m.contains("secret detail"), "{m}");
+            assert!(e.into_response().headers().contains_key(HEADER));
         }
     }
 }

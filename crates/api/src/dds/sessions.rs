@@ -2,6 +2,10 @@
 //! live `mongodb` sessions of one node in the caller's own tenant, listed with DDS's offset
 //! paging and filters, and killed all or nothing. Translation only: the filters, the paging
 //! and the kill rule are the registry's.
+//!
+//! A node is known when the store holds any `mongodb` session of it in the caller's tenant,
+//! in any state (live, or ended within tombstone retention); otherwise both routes answer 404
+//! `DBS.200013`. After retention has purged a node's last tombstone it reads as unknown.
 
 use super::auth::DdsRequest;
 use super::dto::{Empty, KillBody, SessionInfo, SessionsPage};
@@ -12,14 +16,18 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::header;
 use axum::Json;
-use sessiond_core::registry::EndScope;
+use sessiond_core::filter::StateFilter;
 use sessiond_core::registry::KillRefusal;
+use sessiond_core::registry::{EndScope, ListRequest};
 use sessiond_core::wire::FilterParams;
 
 /// Page size when none is given (the SDK documents 10).
 pub const DEFAULT_LIMIT: usize = 10;
 /// Largest page (DESIGN.md §5; the SDK documents 1–20, sessiond allows up to 100).
 pub const MAX_LIMIT: usize = 100;
+/// Largest offset: the SDK's `int` range. It also keeps `offset + limit` far from overflow in
+/// the registry's walk.
+pub const MAX_OFFSET: u64 = i32::MAX as u64;
 /// Recorded on every session this dialect ends.
 const KILL_REASON: &str =
     "killed through the DDS API (POST /v3/{project_id}/nodes/{node_id}/session)";
@@ -51,11 +59,29 @@ fn number(name: &str, v: &str) -> DdsResult<u64> {
     })
 }
 
+/// An integer parameter within `min..=max`; the refusal names the bounds.
+fn bounded(name: &str, v: &str, min: u64, max: u64) -> DdsResult<usize> {
+    match v.trim().parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => {
+            usize::try_from(n).map_err(|_| out_of_bounds(name, v, min, max))
+        }
+        _ => Err(out_of_bounds(name, v, min, max)),
+    }
+}
+
+fn out_of_bounds(name: &str, v: &str, min: u64, max: u64) -> DdsError {
+    DdsError::BadRequest(format!(
+        "{name} must be an integer from {min} to {max}, not {:?}",
+        echo(v)
+    ))
+}
+
 impl ListQuery {
     /// Empty values mean "not given", as the SDK documents for every filter ("an empty value
     /// queries all"). Unknown and repeated parameters are refused: a mistyped filter silently
     /// ignored would list (and invite killing) sessions the caller did not mean. A `limit`
-    /// outside 1–100 is refused rather than clamped, as DDS validates its parameters.
+    /// outside 1–100 or an `offset` beyond [`MAX_OFFSET`] is refused rather than clamped, as
+    /// DDS validates its parameters.
     fn parse(pairs: &[(String, String)]) -> DdsResult<ListQuery> {
         let mut q = ListQuery {
             limit: DEFAULT_LIMIT,
@@ -74,20 +100,8 @@ impl ListQuery {
                 continue;
             }
             match k.as_str() {
-                "offset" => {
-                    q.offset = usize::try_from(number("offset", v)?).unwrap_or(usize::MAX);
-                }
-                "limit" => {
-                    q.limit = match number("limit", v) {
-                        Ok(n) if (1..=MAX_LIMIT as u64).contains(&n) => n as usize,
-                        _ => {
-                            return Err(DdsError::BadRequest(format!(
-                                "limit must be an integer from 1 to {MAX_LIMIT}, not {:?}",
-                                echo(v)
-                            )))
-                        }
-                    }
-                }
+                "offset" => q.offset = bounded("offset", v, 0, MAX_OFFSET)?,
+                "limit" => q.limit = bounded("limit", v, 1, MAX_LIMIT as u64)?,
                 "plan_summary" => q.plan_summary = Some(v.clone()),
                 "type" => q.op_type = Some(v.clone()),
                 "namespace" => q.namespace = Some(v.clone()),
@@ -127,12 +141,44 @@ const KNOWN: &[&str] = &[
     "cost_time",
 ];
 
+/// 404 `DBS.200013` unless the store holds a `mongodb` session of `node_id` in the caller's
+/// tenant, in any state. One keyset page of one item through the registry's own list (its
+/// tenant scope and privilege checks; no exact count, which would cost a scan of a big
+/// node): a store that bounds its scan may answer an empty page with a cursor, so the walk
+/// goes on until it finds a session or ends.
+async fn require_known_node(st: &AppState, req: &DdsRequest) -> DdsResult<()> {
+    let mut ask = ListRequest {
+        filter: FilterParams {
+            service: Some(SERVICE.to_string()),
+            node_id: Some(req.node_id.clone()),
+            state: Some(StateFilter::All.as_str().to_string()),
+            ..FilterParams::default()
+        },
+        limit: Some(1),
+        after: None,
+    };
+    loop {
+        let page = st.registry.list(&req.caller, &ask).await?;
+        if !page.items.is_empty() {
+            return Ok(());
+        }
+        match page.next {
+            Some(next) => ask.after = Some(next),
+            None => return Err(DdsError::NodeNotFound(echo(&req.node_id))),
+        }
+    }
+}
+
 pub async fn list(State(st): State<AppState>, req: DdsRequest) -> DdsResult<Json<SessionsPage>> {
     let q = ListQuery::parse(&req.query)?;
     let (total_count, sessions) = st
         .registry
         .list_offset(&req.caller, &q.filter(&req.node_id), q.offset, q.limit)
         .await?;
+    // Only an empty answer can be an unknown node: a normal page costs no extra count.
+    if total_count == 0 {
+        require_known_node(&st, &req).await?;
+    }
     let now = st.registry.clock().now();
     Ok(Json(SessionsPage {
         total_count,
@@ -167,6 +213,11 @@ pub async fn kill(State(st): State<AppState>, req: DdsRequest) -> DdsResult<Json
         )),
         other => other.into(),
     })?;
+    // An empty kill changes nothing, and a kill of ids on an unknown node is refused below;
+    // only those two need to know whether the node exists.
+    if body.sessions.is_empty() {
+        require_known_node(&st, &req).await?;
+    }
     let scope = EndScope::service(req.caller.own_tenant(), SERVICE);
     let outcome = st
         .registry
@@ -178,6 +229,10 @@ pub async fn kill(State(st): State<AppState>, req: DdsRequest) -> DdsResult<Json
             Some(KILL_REASON.to_string()),
         )
         .await?;
+    if outcome.is_err() {
+        // Nothing was killed; an unknown node outranks what was wrong with the ids.
+        require_known_node(&st, &req).await?;
+    }
     match outcome {
         Ok(_) => Ok(Json(Empty {})),
         // Another tenant's session reads exactly like one that never existed.
@@ -244,6 +299,16 @@ mod tests {
                 ..ListQuery::default()
             })
         );
+        let max = ListQuery::parse(&pairs("offset=2147483647")).map(|q| q.offset);
+        assert_eq!(max.ok(), Some(2_147_483_647));
+        match ListQuery::parse(&pairs("limit=101")) {
+            Err(DdsError::BadRequest(m)) => assert!(m.contains("1 to 100"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        match ListQuery::parse(&pairs("offset=2147483648")) {
+            Err(DdsError::BadRequest(m)) => assert!(m.contains("0 to 2147483647"), "{m}"),
+            other => panic!("{other:?}"),
+        }
         for bad in [
             "limit=0",
             "limit=101",
@@ -251,6 +316,8 @@ mod tests {
             "limit=x",
             "offset=-1",
             "offset=1.5",
+            "offset=2147483648",
+            "offset=18446744073709551616",
             "cost_time=-5",
             "cost_time=abc",
             "foo=1",

@@ -48,19 +48,22 @@ pub struct ErrorBody {
     pub user_visible: bool,
 }
 
-/// Qumulo's `http_*` error class of a status. Qumulo has no 422: invalid values are 400.
+/// Qumulo's `http_*_error` class of a status. Every Qumulo class ends in `_error` and clients
+/// match on the full name (qumulo-api 7.10.2.1 `rest/tree_delete.py` compares with
+/// `http_not_found_error`), so a class without the suffix is one no client recognises.
+/// Qumulo has no 422: invalid values are 400.
 fn class_of(status: StatusCode) -> &'static str {
     match status {
-        StatusCode::BAD_REQUEST => "http_bad_request",
-        StatusCode::UNAUTHORIZED => "http_unauthorized",
-        StatusCode::FORBIDDEN => "http_forbidden",
-        StatusCode::NOT_FOUND => "http_not_found",
-        StatusCode::METHOD_NOT_ALLOWED => "http_method_not_allowed",
-        StatusCode::CONFLICT => "http_conflict",
-        StatusCode::PAYLOAD_TOO_LARGE => "http_request_entity_too_large",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "http_unsupported_media_type",
-        StatusCode::TOO_MANY_REQUESTS => "http_too_many_requests",
-        StatusCode::SERVICE_UNAVAILABLE => "http_service_unavailable",
+        StatusCode::BAD_REQUEST => "http_bad_request_error",
+        StatusCode::UNAUTHORIZED => "http_unauthorized_error",
+        StatusCode::FORBIDDEN => "http_forbidden_error",
+        StatusCode::NOT_FOUND => "http_not_found_error",
+        StatusCode::METHOD_NOT_ALLOWED => "http_method_not_allowed_error",
+        StatusCode::CONFLICT => "http_conflict_error",
+        StatusCode::PAYLOAD_TOO_LARGE => "http_request_entity_too_large_error",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "http_unsupported_media_type_error",
+        StatusCode::TOO_MANY_REQUESTS => "http_too_many_requests_error",
+        StatusCode::SERVICE_UNAVAILABLE => "http_service_unavailable_error",
         _ => "http_internal_server_error",
     }
 }
@@ -160,6 +163,20 @@ mod tests {
         let e = QumuloError::Body(BodyError::Data("x".into()));
         assert_eq!(e.status(), StatusCode::BAD_REQUEST);
         let e = QumuloError::Body(BodyError::TooLarge);
-        assert_eq!(class_of(e.status()), "http_request_entity_too_large");
+        assert_eq!(class_of(e.status()), "http_request_entity_too_large_error");
+    }
+
+    #[test]
+    fn every_class_ends_in_error() {
+        for code in [
+            400u16, 401, 403, 404, 405, 409, 413, 415, 429, 500, 502, 503,
+        ] {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::IM_A_TEAPOT);
+            let class = class_of(status);
+            assert!(
+                class.starts_with("http_") && class.ends_with("_error"),
+                "{code}: {class}"
+            );
+        }
     }
 }

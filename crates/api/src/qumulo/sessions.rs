@@ -74,6 +74,19 @@ impl ListQuery {
     }
 }
 
+/// The identity filter as qq itself reads it (qumulo-api 7.10.2.1,
+/// `lib/identity_util.py` `build_api_identity`): a "prefix" before the first `:` that holds
+/// a `=` is no prefix but part of an LDAP distinguished name (`CN=a:b,OU=x`), and the whole
+/// string is a name. Core's grammar refuses unknown prefixes (a typo must not list
+/// nothing), so such a filter is handed to it as the explicit `name:` form; no known prefix
+/// holds a `=`, so nothing else changes.
+fn identity_as_qq_reads(raw: &str) -> String {
+    match raw.split_once(':') {
+        Some((prefix, _)) if prefix.contains('=') => format!("name:{raw}"),
+        _ => raw.to_string(),
+    }
+}
+
 /// The relative URL of the page after `after`, keeping the filter and the page size.
 fn next_url(after: &SessionId, limit: usize, identity: Option<&str>) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
@@ -101,7 +114,7 @@ pub async fn list(
     let params = ListRequest {
         filter: FilterParams {
             service: Some(SERVICE_SMB.to_string()),
-            identity: q.identity.clone(),
+            identity: q.identity.as_deref().map(identity_as_qq_reads),
             // No tenant: the caller's own (see `Registry::filter_for`).
             ..FilterParams::default()
         },
@@ -220,6 +233,14 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn distinguished_names_with_a_colon_are_names() {
+        assert_eq!(identity_as_qq_reads("CN=a:b,OU=x"), "name:CN=a:b,OU=x");
+        assert_eq!(identity_as_qq_reads("ad:alice"), "ad:alice");
+        assert_eq!(identity_as_qq_reads("bogus:alice"), "bogus:alice");
+        assert_eq!(identity_as_qq_reads("CN=alice"), "CN=alice");
     }
 
     #[test]

@@ -707,7 +707,7 @@ async fn sessions_list_in_json_and_xml() {
     let plain = registered(
         &app,
         &svc,
-        json!({"server_address": "10.0.0.9", "user": {"name": "carol"}}),
+        json!({"server_address": "10.0.0.9", "user": {"name": "carol", "realm": "CORP"}}),
     )
     .await;
     // Not listed: another service, another tenant, an ended session.
@@ -793,7 +793,8 @@ async fn sessions_list_in_json_and_xml() {
         (Some("10.0.0.9"), Some(""))
     );
     assert_eq!(p["consoleType"], 0);
-    assert_eq!(p["user"]["userName"], "carol");
+    // A realm is shown as vSphere shows it.
+    assert_eq!(p["user"]["userName"], "CORP\\carol");
 
     // The same list as XML attributes, with `user` as a child element.
     for root in ROOTS {

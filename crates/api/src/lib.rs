@@ -41,6 +41,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", native::router())
         .nest("/v1", qumulo::router())
         .nest("/sdk/vim25/{release}", vsphere::router())
+        .merge(vsphere::soap::router())
         .nest("/v3", dds::router())
         .merge(dds::slash_root())
         .nest("/webconsole/api", commvault::router())

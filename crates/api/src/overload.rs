@@ -48,7 +48,12 @@ async fn refuse(method: Method, uri: Uri, headers: HeaderMap, _: tower::BoxError
     match Dialect::of_path(uri.path()) {
         Dialect::Native => native::ApiError::Overloaded.into_response(),
         Dialect::Qumulo => qumulo::QumuloError::Overloaded.into_response(),
-        Dialect::Vsphere => vsphere::Fault::overloaded().into_response(),
+        // VI/JSON under /sdk/vim25/; the rest of /sdk is SOAP, whose clients read only 200
+        // and 500 (pyvmomi), so there the 503 is a SystemError fault with 500.
+        Dialect::Vsphere if uri.path().starts_with("/sdk/vim25/") => {
+            vsphere::Fault::overloaded().into_response()
+        }
+        Dialect::Vsphere => vsphere::soap::overloaded(),
         Dialect::Dds => dds::DdsError::Overloaded.into_response(),
         Dialect::Commvault => commvault::overloaded(&headers),
     }

@@ -124,23 +124,40 @@ async fn qumulo_overload_answer() {
 
 #[tokio::test]
 async fn vsphere_overload_answer() {
-    for path in [
+    let a = shed(
+        Method::GET,
         "/sdk/vim25/8.0.2.0/SessionManager/SessionManager/sessionList",
-        "/sdk",
-        "/sdk/vimServiceVersions.xml",
+        None,
+    )
+    .await;
+    assert_503(&a, "application/json");
+    assert_eq!(
+        a.json(),
+        json!({
+            "_typeName": "SystemError",
+            "faultstring": format!("A general system error occurred: {MESSAGE}"),
+            "reason": MESSAGE,
+            "faultMessage": []
+        })
+    );
+    // SOAP clients (pyvmomi) read only 200 and 500: the rest of /sdk answers a SystemError
+    // fault with 500.
+    for (method, path) in [
+        (Method::POST, "/sdk"),
+        (Method::GET, "/sdk/vimServiceVersions.xml"),
     ] {
-        let a = shed(Method::GET, path, None).await;
-        assert_503(&a, "application/json");
-        assert_eq!(
-            a.json(),
-            json!({
-                "_typeName": "SystemError",
-                "faultstring": format!("A general system error occurred: {MESSAGE}"),
-                "reason": MESSAGE,
-                "faultMessage": []
-            }),
-            "{path}"
+        let a = shed(method, path, None).await;
+        assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", a.body);
+        assert!(
+            a.content_type
+                .as_deref()
+                .is_some_and(|c| c.starts_with("text/xml")),
+            "{:?}",
+            a.content_type
         );
+        assert!(a.body.contains("<faultstring>"), "{}", a.body);
+        assert!(a.body.contains(r#"xsi:type="SystemError""#), "{}", a.body);
+        assert!(a.body.contains(MESSAGE), "{}", a.body);
     }
 }
 

@@ -40,19 +40,25 @@ impl FromRequestParts<AppState> for MaybeSession {
     type Rejection = Fault;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Fault> {
-        let Some(token) = session_token(parts) else {
-            return Ok(MaybeSession(None));
-        };
-        match st.registry.authenticate_session(token).await {
-            Ok((mut session, _)) => {
-                // This very call is the session's latest activity; the stored value lags
-                // behind until the touch buffer is flushed.
-                let now = st.registry.clock().now();
-                session.last_active_at = session.last_active_at.max(now);
-                Ok(MaybeSession(Some(session)))
-            }
-            Err(CoreError::Unauthenticated) => Ok(MaybeSession(None)),
-            Err(e) => Err(e.into()),
+        match session_token(parts) {
+            Some(token) => Ok(MaybeSession(session_of(st, token).await?)),
+            None => Ok(MaybeSession(None)),
         }
+    }
+}
+
+/// The login session of `token` as `currentSession` shows it (in either encoding), `None`
+/// for a stale or invalid token.
+pub async fn session_of(st: &AppState, token: &str) -> Result<Option<Session>, CoreError> {
+    match st.registry.authenticate_session(token).await {
+        Ok((mut session, _)) => {
+            // This very call is the session's latest activity; the stored value lags
+            // behind until the touch buffer is flushed.
+            let now = st.registry.clock().now();
+            session.last_active_at = session.last_active_at.max(now);
+            Ok(Some(session))
+        }
+        Err(CoreError::Unauthenticated) => Ok(None),
+        Err(e) => Err(e),
     }
 }

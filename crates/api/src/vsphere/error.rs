@@ -158,9 +158,7 @@ impl Fault {
                 "Cannot complete login due to an incorrect user name or password.".into()
             }
             Fault::InvalidLocale => "A specified parameter was not correct: locale".into(),
-            Fault::NotFound { .. } => {
-                "The object or item referred to could not be found.".into()
-            }
+            Fault::NotFound { .. } => "The object or item referred to could not be found.".into(),
             Fault::ManagedObjectNotFound { obj } => format!(
                 "The object '{}:{}' has already been deleted or has not been completely created",
                 obj.kind,
@@ -173,9 +171,7 @@ impl Fault {
                 format!("A general system error occurred: {reason}")
             }
             Fault::NotAuthenticated { .. } => "The session is not authenticated.".into(),
-            Fault::NoPermission { .. } => {
-                "Permission to perform this operation was denied.".into()
-            }
+            Fault::NoPermission { .. } => "Permission to perform this operation was denied.".into(),
             Fault::InvalidArgument { property, .. } => {
                 format!("A specified parameter was not correct: {property}")
             }
@@ -361,6 +357,17 @@ impl IntoResponse for Fault {
 }
 
 pub type VimResult<T> = Result<T, Fault>;
+
+/// The SOAP encoding (`super::soap`) answers from this same table: the fault's wire type name
+/// and its `faultstring`, exactly as the VI/JSON body has them.
+impl Fault {
+    pub(crate) fn wire_type_and_faultstring(&self) -> (&'static str, String) {
+        (
+            self.type_name(),
+            self.faultstring(&ErrorAnswer::message(self)),
+        )
+    }
+}
 
 #[cfg(test)]
 mod tests {

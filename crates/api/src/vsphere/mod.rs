@@ -9,9 +9,11 @@
 mod auth;
 mod dto;
 pub mod error;
+mod ops;
 mod route;
 mod service_instance;
 mod session_manager;
+pub mod soap;
 
 pub use error::Fault;
 

@@ -1,14 +1,12 @@
-//! SessionManager methods and properties: Login, Logout, currentSession, sessionList,
-//! SessionIsActive and TerminateSession (seed 002), each a translation to one `Registry` call.
+//! SessionManager methods and properties over VI/JSON: Login, Logout, currentSession,
+//! sessionList, SessionIsActive and TerminateSession (seed 002). Each decodes its request and
+//! encodes the answer around the operation in `ops.rs`, which the SOAP encoding shares.
 
 use super::auth::{MaybeSession, VimCaller, SESSION_HEADER};
-use super::dto::{
-    user_name, valid_locale, LoginRequest, SessionIsActiveRequest, TerminateSessionRequest,
-    UserSession,
-};
+use super::dto::{LoginRequest, SessionIsActiveRequest, TerminateSessionRequest, UserSession};
 use super::error::{Fault, VimResult};
+use super::ops;
 use super::route::{SessionManager, Target};
-use super::SERVICE;
 use crate::client_addr::Origin;
 use crate::extract::JsonOrUntyped as Body;
 use crate::AppState;
@@ -16,11 +14,7 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use sessiond_core::identity::fold;
-use sessiond_core::registry::EndScope;
-use sessiond_core::registry::ItemOutcome;
-use sessiond_core::rules::bulk::BulkMode;
-use sessiond_core::{CoreError, LoginInfo, Privilege, SessionId};
+use sessiond_core::CoreError;
 
 type In<T> = Body<T, Fault>;
 
@@ -35,21 +29,8 @@ pub async fn login(
     // No session extractor here: a stale or invalid `vmware-api-session-id` sent along with
     // a Login is ignored (DESIGN.md §5), and a valid one does not stop a new login.
     let Body(body, _) = In::<LoginRequest>::from_request(req, &st).await?;
-    let locale = body.locale.filter(|l| !l.is_empty());
-    if locale.as_deref().is_some_and(|l| !valid_locale(l)) {
-        return Err(Fault::InvalidLocale);
-    }
-    let info = LoginInfo {
-        service: SERVICE.to_string(),
-        originator: origin.ip,
-        user_agent: origin.user_agent,
-        locale,
-    };
-    let (session, token) = st
-        .registry
-        .login(&body.user_name, &body.password, info)
-        .await?;
-    tracing::info!(principal = %session.owner, session = %session.id, "vsphere login");
+    let (session, token) =
+        ops::login(&st, &body.user_name, &body.password, body.locale, origin).await?;
     let value = HeaderValue::from_str(token.expose())
         .map_err(|_| CoreError::Internal("token is not a valid header value".into()))?;
     Ok((
@@ -65,7 +46,7 @@ pub async fn logout(
     _at: Target<SessionManager>,
     VimCaller(caller): VimCaller,
 ) -> VimResult<StatusCode> {
-    st.registry.logout(&caller).await?;
+    ops::logout(&st, &caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -89,12 +70,7 @@ pub async fn session_list(
     _at: Target<SessionManager>,
     VimCaller(caller): VimCaller,
 ) -> VimResult<Json<Vec<UserSession>>> {
-    caller.require(Privilege::SessionsTerminate)?;
-    // The caller's own tenant only, also for an admin of the default tenant (vendor
-    // dialects never cross tenants).
-    let out: Vec<UserSession> = st
-        .registry
-        .all_live_of_service(&caller, SERVICE)
+    let out: Vec<UserSession> = ops::session_list(&st, &caller)
         .await?
         .iter()
         .map(UserSession::from_session)
@@ -114,18 +90,7 @@ pub async fn session_is_active(
     req: Request,
 ) -> VimResult<Json<bool>> {
     let Body(body, _) = In::<SessionIsActiveRequest>::from_request(req, &st).await?;
-    caller.require(Privilege::SessionsRead)?;
-    let Some(id) = SessionId::parse(&body.session_id) else {
-        return Ok(Json(false));
-    };
-    // This dialect never crosses tenants or services, whatever the caller's role.
-    let scope = EndScope::service(caller.own_tenant(), SERVICE);
-    let s = match st.registry.get_scoped(&caller, &id, &scope).await {
-        Ok(s) => s,
-        Err(CoreError::NotFound(_)) => return Ok(Json(false)),
-        Err(e) => return Err(e.into()),
-    };
-    let active = st.registry.is_live_now(&s) && fold(&user_name(&s.user)) == fold(&body.user_name);
+    let active = ops::session_is_active(&st, &caller, &body.session_id, &body.user_name).await?;
     Ok(Json(active))
 }
 
@@ -139,34 +104,6 @@ pub async fn terminate_session(
     req: Request,
 ) -> VimResult<StatusCode> {
     let Body(body, _) = In::<TerminateSessionRequest>::from_request(req, &st).await?;
-    let scope = EndScope::service(caller.own_tenant(), SERVICE);
-    let done = st
-        .registry
-        .terminate_ids(
-            &caller,
-            &body.session_id,
-            BulkMode::StopOnError,
-            None,
-            &scope,
-            true,
-        )
-        .await
-        .map_err(|e| match e {
-            // Core names the list `ids`; here it is the `sessionId` argument.
-            CoreError::Invalid { message, .. } => Fault::InvalidArgument {
-                property: "sessionId",
-                message,
-            },
-            e => e.into(),
-        })?;
-    match done.first_failure() {
-        None => Ok(StatusCode::NO_CONTENT),
-        Some(r) if r.outcome == ItemOutcome::OwnSession => Err(Fault::InvalidArgument {
-            property: "sessionId",
-            message: "sessionId names the current session; use Logout to end it".into(),
-        }),
-        // Unknown, malformed, already ended, another tenant's or another service's: all
-        // "not a valid logged-on session", with the same answer apart from the id.
-        Some(r) => Err(Fault::not_found(&r.id)),
-    }
+    ops::terminate(&st, &caller, &body.session_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -261,6 +261,8 @@ fn cli_manages_sessions_end_to_end() {
         "bob",
         "--domain",
         "ACTIVE_DIRECTORY",
+        "--realm",
+        "CORP",
         "--node-id",
         "node-1",
         "--idle-timeout",
@@ -269,6 +271,7 @@ fn cli_manages_sessions_end_to_end() {
     ]);
     let id2 = created["session"]["id"].as_str().expect("id2").to_owned();
     assert_ne!(id1, id2);
+    assert_eq!(created["session"]["user"]["realm"], "CORP", "{created}");
 
     let page = cli.json(&["sessions", "list", "--json", "--service", "smb"]);
     assert_eq!(state_of(&page, &id1).as_deref(), Some("active"), "{page}");

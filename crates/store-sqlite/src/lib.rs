@@ -3,10 +3,8 @@
 //!
 //! Architecture invariant: every write goes through the writer thread (one connection, so
 //! no write ever waits on a lock), every read through the read pool (WAL: reads never wait
-//! on the writer). WAL checkpoints, which move committed pages but change no data, run on
-//! the checkpoint thread. Business rules live in core; this crate only stores.
+//! on the writer). Business rules live in core; this crate only stores.
 
-mod checkpoint;
 mod error;
 mod query;
 mod read;
@@ -16,12 +14,10 @@ mod store_impl;
 mod write_ops;
 mod writer;
 
-pub use checkpoint::CheckpointStats;
 pub use error::SqliteError;
 pub use schema::MIGRATIONS;
 pub use writer::WriterStats;
 
-use checkpoint::Checkpointer;
 use read::ReadPool;
 use rusqlite::backup::StepResult;
 use sessiond_core::filter::ListQuery;
@@ -36,10 +32,7 @@ use writer::Writer;
 /// queued writes and stops the writer thread.
 pub struct SqliteStore {
     path: PathBuf,
-    /// Declared before `checkpointer`: fields drop in order, and the writer thread holds a
-    /// nudger, so it must finish (and let go of it) before the checkpointer is joined.
     writer: Writer,
-    checkpointer: Checkpointer,
     readers: Arc<ReadPool>,
     /// Cache invalidations of the registries sharing this store in this process (a file
     /// has one process: the data dir is locked).
@@ -63,12 +56,10 @@ impl SqliteStore {
     /// pending schema migrations. Locking the data directory is the caller's job.
     pub fn open(path: &Path) -> Result<SqliteStore, SqliteError> {
         let conn = schema::open_writer(path)?;
-        let checkpointer = Checkpointer::spawn(path)?;
-        let writer = Writer::spawn(conn, checkpointer.nudger())?;
+        let writer = Writer::spawn(conn)?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
             writer,
-            checkpointer,
             readers: ReadPool::new(path.to_path_buf()),
             feed: tokio::sync::broadcast::channel(4096).0,
         })
@@ -82,11 +73,6 @@ impl SqliteStore {
     pub fn schema_version(&self) -> Result<i64, SqliteError> {
         let conn = schema::open_reader(&self.path)?;
         Ok(schema::user_version(&conn)?)
-    }
-
-    /// Counters of the checkpoint thread (checkpoint.rs).
-    pub fn checkpoint_stats(&self) -> &CheckpointStats {
-        &self.checkpointer.stats
     }
 
     /// Counters of the writer thread (how many requests shared a transaction).

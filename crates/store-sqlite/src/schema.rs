@@ -214,8 +214,6 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, SqliteError> {
         return Err(SqliteError::NotWal(mode));
     }
     conn.pragma_update(None, "synchronous", "FULL")?;
-    // Checkpoints run on their own thread (checkpoint.rs), never inline in a commit.
-    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     conn.pragma_update(None, "foreign_keys", "OFF")?;
     // 32 MiB of page cache for the writer: index pages of recent ids stay hot.
     conn.pragma_update(None, "cache_size", -32_768)?;

@@ -2,7 +2,6 @@
 //! and group-commits whatever is queued in one transaction, one SAVEPOINT per request, so a
 //! burst of small durable writes costs one fsync and a failing request undoes only itself.
 
-use crate::checkpoint::Nudger;
 use crate::error::{map_err, SqliteError};
 use crate::write_ops::{apply, WriteOp, WriteReply};
 use rusqlite::Connection;
@@ -39,13 +38,13 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn spawn(conn: Connection, checkpoints: Nudger) -> Result<Writer, SqliteError> {
+    pub(crate) fn spawn(conn: Connection) -> Result<Writer, SqliteError> {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let stats = Arc::new(WriterStats::default());
         let thread_stats = stats.clone();
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, rx, &thread_stats, &checkpoints))
+            .spawn(move || run(conn, rx, &thread_stats))
             .map_err(|e| SqliteError::Writer(e.to_string()))?;
         Ok(Writer {
             tx: Some(tx),
@@ -87,12 +86,7 @@ impl Drop for Writer {
     }
 }
 
-fn run(
-    conn: Connection,
-    mut rx: mpsc::Receiver<Request>,
-    stats: &WriterStats,
-    checkpoints: &Nudger,
-) {
+fn run(conn: Connection, mut rx: mpsc::Receiver<Request>, stats: &WriterStats) {
     while let Some(first) = rx.blocking_recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -103,7 +97,6 @@ fn run(
         }
         let ops: Vec<&WriteOp> = group.iter().map(|r| &r.op).collect();
         let results = commit_group(&conn, &ops);
-        checkpoints.nudge();
         stats.groups.fetch_add(1, Ordering::Relaxed);
         stats
             .requests

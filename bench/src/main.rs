@@ -4,6 +4,7 @@
 
 mod backends;
 mod cpu;
+mod results;
 
 use backends::Backend;
 use clap::Parser;
@@ -38,6 +39,10 @@ struct Args {
     /// GET requests of the redis-benchmark anchor
     #[arg(long, default_value_t = 400_000)]
     redis_requests: u32,
+    /// Also write the figures with their floors and goals to STEM.md and STEM.csv
+    /// (scripts/bench passes bench/results/<date>-<cores>c)
+    #[arg(long, value_name = "STEM")]
+    results: Option<PathBuf>,
 }
 
 struct Server(Child);
@@ -270,6 +275,9 @@ async fn main() -> Result<(), String> {
         drop(backend);
     }
     summary(&args, &all);
+    if let Some(stem) = &args.results {
+        results::write(&args, stem, &all)?;
+    }
     Ok(())
 }
 

@@ -23,7 +23,8 @@ pub enum BodyError {
     Read(String),
 }
 
-fn is_json(headers: &HeaderMap) -> bool {
+/// Whether the body is declared JSON (`application/json`, or an `application/…+json` type).
+pub fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -66,12 +67,22 @@ where
     type Rejection = E;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, E> {
-        if !is_json(req.headers()) {
-            return Err(BodyError::ContentType.into());
-        }
-        let bytes = read_body(req, state).await?;
-        Ok(Json(parse_json(&bytes)?, PhantomData))
+        Ok(Json(required_json(req, state, false).await?, PhantomData))
     }
+}
+
+/// The body of a required JSON extractor: declared JSON (or, if `untyped_ok`, declared as
+/// nothing at all), read whole and parsed.
+async fn required_json<S: Send + Sync, T: DeserializeOwned>(
+    req: Request,
+    state: &S,
+    untyped_ok: bool,
+) -> Result<T, BodyError> {
+    let untyped = !req.headers().contains_key(header::CONTENT_TYPE);
+    if !(is_json(req.headers()) || (untyped_ok && untyped)) {
+        return Err(BodyError::ContentType);
+    }
+    parse_json(&read_body(req, state).await?)
 }
 
 /// A required JSON body that may also come without `Content-Type` (govmomi's VI/JSON client
@@ -87,12 +98,10 @@ where
     type Rejection = E;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, E> {
-        let untyped = !req.headers().contains_key(header::CONTENT_TYPE);
-        if !untyped && !is_json(req.headers()) {
-            return Err(BodyError::ContentType.into());
-        }
-        let bytes = read_body(req, state).await?;
-        Ok(JsonOrUntyped(parse_json(&bytes)?, PhantomData))
+        Ok(JsonOrUntyped(
+            required_json(req, state, true).await?,
+            PhantomData,
+        ))
     }
 }
 

@@ -219,8 +219,18 @@ pub async fn live_ids(app: &TestApp, service: &str, tenant: &str) -> Vec<String>
 /// Sends a request whose answer must be JSON with a JSON content type, errors included
 /// (vendor clients parse every body); anything else fails the test. Returns status and body.
 pub async fn json_answer(rb: reqwest::RequestBuilder, path: &str) -> (StatusCode, Value) {
+    let (status, _, v) = json_answer_with_headers(rb, path).await;
+    (status, v)
+}
+
+/// [`json_answer`], also returning the answer's headers.
+pub async fn json_answer_with_headers(
+    rb: reqwest::RequestBuilder,
+    path: &str,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
     let resp = rb.send().await.expect("request");
     let status = resp.status();
+    let headers = resp.headers().clone();
     let ctype = resp
         .headers()
         .get("content-type")
@@ -234,5 +244,5 @@ pub async fn json_answer(rb: reqwest::RequestBuilder, path: &str) -> (StatusCode
         ctype.starts_with("application/json"),
         "{path}: content-type {ctype:?}"
     );
-    (status, v)
+    (status, headers, v)
 }

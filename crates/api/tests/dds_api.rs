@@ -79,27 +79,12 @@ async fn raw_with_id(
     if let Some(b) = body {
         rb = rb.body(b);
     }
-    let resp = rb.send().await.expect("request");
-    let status = resp.status();
-    let ids: Vec<String> = resp
-        .headers()
+    let (status, answered, v) = common::json_answer_with_headers(rb, path).await;
+    let ids: Vec<String> = answered
         .get_all("x-request-id")
         .iter()
         .map(|v| v.to_str().expect("X-Request-Id is text").to_string())
         .collect();
-    let ctype = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let text = resp.text().await.expect("body");
-    let v: Value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{path}: answer is not JSON ({e}): {status} {text:?}"));
-    assert!(
-        ctype.starts_with("application/json"),
-        "{path}: content-type {ctype:?}"
-    );
     assert_eq!(ids.len(), 1, "{path}: X-Request-Id {ids:?} on {status} {v}");
     let id = ids.concat();
     assert!(
@@ -287,6 +272,17 @@ fn op(app: &TestApp, kind: &str, ns: &str, plan: &str, ago: Duration) -> Value {
 }
 
 /// Registers a mongodb session (as admin) and returns its id.
+/// The usual operation in progress: a one-second collection scan of `shop.orders`.
+fn running(app: &TestApp) -> Option<Value> {
+    Some(op(
+        app,
+        "query",
+        "shop.orders",
+        "COLLSCAN",
+        Duration::from_secs(1),
+    ))
+}
+
 async fn mongo(
     app: &TestApp,
     tenant: &str,
@@ -478,19 +474,10 @@ async fn list_has_the_sdk_fields_with_their_json_types() {
 async fn a_node_never_registered_in_the_tenant_is_404_dbs_200013_on_list_and_kill() {
     let w = world().await;
     let app = &w.app;
-    let running = || {
-        Some(op(
-            app,
-            "query",
-            "shop.orders",
-            "COLLSCAN",
-            Duration::from_secs(1),
-        ))
-    };
-    let live = mongo(app, PROJECT, NODE, "a", running()).await;
+    let live = mongo(app, PROJECT, NODE, "a", running(app)).await;
     // Nodes that have sessions, but none that counts: another tenant's, another service's.
     let acme_node = "acme-only-node";
-    let foreign = mongo(app, "acme", acme_node, "f", running()).await;
+    let foreign = mongo(app, "acme", acme_node, "f", running(app)).await;
     let smb_node = "smb-only-node";
     app.register(
         &app.admin,
@@ -701,21 +688,12 @@ async fn offset_paging_walks_250_sessions_without_skip_or_repeat() {
 async fn kill_is_all_or_nothing_and_refuses_inactive_sessions() {
     let w = world().await;
     let app = &w.app;
-    let run = || {
-        Some(op(
-            app,
-            "query",
-            "shop.orders",
-            "COLLSCAN",
-            Duration::from_secs(1),
-        ))
-    };
-    let a = mongo(app, PROJECT, NODE, "a", run()).await;
-    let b = mongo(app, PROJECT, NODE, "b", run()).await;
-    let c = mongo(app, PROJECT, NODE, "c", run()).await;
+    let a = mongo(app, PROJECT, NODE, "a", running(app)).await;
+    let b = mongo(app, PROJECT, NODE, "b", running(app)).await;
+    let c = mongo(app, PROJECT, NODE, "c", running(app)).await;
     let idle = mongo(app, PROJECT, NODE, "idle", None).await;
-    let other_node = mongo(app, PROJECT, OTHER_NODE, "e", run()).await;
-    let foreign = mongo(app, "acme", NODE, "f", run()).await;
+    let other_node = mongo(app, PROJECT, OTHER_NODE, "e", running(app)).await;
+    let foreign = mongo(app, "acme", NODE, "f", running(app)).await;
     let (smb, _) = app
         .register(
             &app.admin,
@@ -904,17 +882,8 @@ async fn a_project_that_is_not_the_callers_is_400_dbs_200010_whether_it_exists_o
 async fn both_auth_methods_list_and_kill() {
     let w = world().await;
     let app = &w.app;
-    let run = || {
-        Some(op(
-            app,
-            "query",
-            "shop.orders",
-            "COLLSCAN",
-            Duration::from_secs(1),
-        ))
-    };
-    let a = mongo(app, PROJECT, NODE, "a", run()).await;
-    let b = mongo(app, PROJECT, NODE, "b", run()).await;
+    let a = mongo(app, PROJECT, NODE, "a", running(app)).await;
+    let b = mongo(app, PROJECT, NODE, "b", running(app)).await;
 
     let (s, by_token) = with_token(
         app,
@@ -1013,20 +982,7 @@ async fn both_auth_methods_list_and_kill() {
 async fn every_signing_failure_is_401_and_changes_nothing() {
     let w = world().await;
     let app = &w.app;
-    let a = mongo(
-        app,
-        PROJECT,
-        NODE,
-        "a",
-        Some(op(
-            app,
-            "query",
-            "shop.orders",
-            "COLLSCAN",
-            Duration::from_secs(1),
-        )),
-    )
-    .await;
+    let a = mongo(app, PROJECT, NODE, "a", running(app)).await;
     let path = kill_path(PROJECT, NODE);
     let body = json!({"sessions": [a]}).to_string().into_bytes();
     let now = app.clock.now();
@@ -1231,20 +1187,7 @@ async fn every_signing_failure_is_401_and_changes_nothing() {
 async fn bad_input_is_answered_in_dds_format_and_changes_nothing() {
     let w = world().await;
     let app = &w.app;
-    let a = mongo(
-        app,
-        PROJECT,
-        NODE,
-        "a",
-        Some(op(
-            app,
-            "query",
-            "shop.orders",
-            "COLLSCAN",
-            Duration::from_secs(1),
-        )),
-    )
-    .await;
+    let a = mongo(app, PROJECT, NODE, "a", running(app)).await;
     let kill = kill_path(PROJECT, NODE);
     let token = |ctype: &str| {
         let mut h = HeaderMap::new();

@@ -124,6 +124,20 @@ async fn terminate(app: &TestApp, token: &str, ids: &[&str]) -> Resp {
     .await
 }
 
+/// `SessionIsActive` as `token`'s caller asks it; the answer must be a 200 JSON boolean.
+async fn is_active(app: &TestApp, token: &str, id: &str, user: &str) -> bool {
+    let r = vim(
+        app,
+        Method::POST,
+        &sm("SessionIsActive"),
+        Some(token),
+        Some(json!({"sessionID": id, "userName": user})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body.as_bool().expect("a JSON boolean")
+}
+
 /// A well-formed session id that no server ever issued (ULID time 0).
 fn unknown_id(i: usize) -> String {
     format!("{:026}", i + 1)
@@ -607,18 +621,7 @@ async fn session_is_active_truth_table() {
 
     let ask = |tok: String, id: String, user: &'static str| {
         let app = &app;
-        async move {
-            let r = vim(
-                app,
-                Method::POST,
-                &sm("SessionIsActive"),
-                Some(&tok),
-                Some(json!({"sessionID": id, "userName": user})),
-            )
-            .await;
-            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-            r.body.as_bool().expect("a JSON boolean")
-        }
+        async move { is_active(app, &tok, &id, user).await }
     };
     assert!(ask(ops.clone(), watcher_key.clone(), "watcher").await);
     assert!(
@@ -1115,25 +1118,10 @@ async fn realms_are_shown_as_vcenter_does() {
     assert_eq!(name_of(&admin), Some(json!("VSPHERE.LOCAL\\Administrator")));
     assert_eq!(name_of(&plain), Some(json!("bob")));
 
-    let ask = |id: String, user: &'static str| {
-        let (app, ops) = (&app, ops.clone());
-        async move {
-            let r = vim(
-                app,
-                Method::POST,
-                &sm("SessionIsActive"),
-                Some(&ops),
-                Some(json!({"sessionID": id, "userName": user})),
-            )
-            .await;
-            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-            r.body.as_bool().expect("a JSON boolean")
-        }
-    };
-    assert!(ask(admin.clone(), "VSPHERE.LOCAL\\Administrator").await);
-    assert!(ask(admin.clone(), "vsphere.local\\administrator").await);
-    assert!(!ask(admin.clone(), "ACTIVE_DIRECTORY\\Administrator").await);
-    assert!(!ask(admin.clone(), "Administrator").await);
+    assert!(is_active(&app, &ops, &admin, "VSPHERE.LOCAL\\Administrator").await);
+    assert!(is_active(&app, &ops, &admin, "vsphere.local\\administrator").await);
+    assert!(!is_active(&app, &ops, &admin, "ACTIVE_DIRECTORY\\Administrator").await);
+    assert!(!is_active(&app, &ops, &admin, "Administrator").await);
 
     // A realm with a backslash would make the shown name ambiguous: refused.
     let (s, v) = app

@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::json;
 use sessiond_core::filter::StateFilter;
-use sessiond_core::registry::{EndScope, ListRequest};
+use sessiond_core::registry::EndScope;
 use sessiond_core::rules::bulk::BulkMode;
 use sessiond_core::rules::timeouts;
 use sessiond_core::wire::FilterParams;
@@ -115,7 +115,13 @@ async fn answer_list(
     ask: &ListAsk,
 ) -> CvResult<Response> {
     let sessions = if ask.with_ended {
-        all_of_service(st, caller).await?
+        // Live or ended: tombstones are kept for the retention period, then purged.
+        let every = FilterParams {
+            service: Some(SERVICE.to_string()),
+            state: Some(StateFilter::All.as_str().to_string()),
+            ..FilterParams::default()
+        };
+        st.registry.all_matching(caller, every).await?
     } else {
         // The caller's own tenant only, also for a default-tenant admin.
         st.registry.all_live_of_service(caller, SERVICE).await?
@@ -129,29 +135,6 @@ async fn answer_list(
         .collect();
     let r = SessionsResponse { sessions };
     Ok(format.render(StatusCode::OK, &r, || r.to_xml()))
-}
-
-/// Every `commvault` session of the caller's own tenant, live or ended (tombstones are
-/// kept for the retention period, then purged by the sweeper), following core's pages.
-async fn all_of_service(st: &AppState, caller: &Caller) -> CvResult<Vec<Session>> {
-    let mut params = ListRequest {
-        filter: FilterParams {
-            service: Some(SERVICE.to_string()),
-            state: Some(StateFilter::All.as_str().to_string()),
-            ..FilterParams::default()
-        },
-        limit: Some(st.registry.config().max_page),
-        after: None,
-    };
-    let mut out = Vec::new();
-    loop {
-        let page = st.registry.list(caller, &params).await?;
-        out.extend(page.items);
-        match page.next {
-            Some(next) => params.after = Some(next),
-            None => return Ok(out),
-        }
-    }
 }
 
 /// A session's entry, with `logoutTime` when it is no longer live: when it ended, or its

@@ -21,19 +21,14 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn random_bytes() -> [u8; 16] {
     let mut out = [0u8; 16];
-    match sessiond_core::token::random_b64_256() {
-        // 43 base64url characters carry 256 random bits; hashing them keeps 128 of them
-        // without depending on how the text encodes the bytes.
-        Ok(r) => out.copy_from_slice(&Sha256::digest(r.as_bytes())[..16]),
-        Err(_) => {
-            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let t = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or_default();
-            let seed = format!("{n}:{t}:{}", std::process::id());
-            out.copy_from_slice(&Sha256::digest(seed.as_bytes())[..16]);
-        }
+    if getrandom::getrandom(&mut out).is_err() {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let t = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let seed = format!("{n}:{t}:{}", std::process::id());
+        out.copy_from_slice(&Sha256::digest(seed.as_bytes())[..16]);
     }
     out
 }

@@ -11,10 +11,9 @@ use super::auth::DdsRequest;
 use super::dto::{Empty, KillBody, SessionInfo, SessionsPage};
 use super::error::{DdsError, DdsResult};
 use super::SERVICE;
-use crate::extract::{parse_json, BodyError};
+use crate::extract::{is_json, parse_json, BodyError};
 use crate::AppState;
 use axum::extract::State;
-use axum::http::header;
 use axum::Json;
 use sessiond_core::filter::StateFilter;
 use sessiond_core::registry::KillRefusal;
@@ -189,21 +188,8 @@ pub async fn list(State(st): State<AppState>, req: DdsRequest) -> DdsResult<Json
     }))
 }
 
-/// Whether the body is declared JSON (`application/json`, or a `+json` type).
-fn is_json(req: &DdsRequest) -> bool {
-    req.headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|m| {
-            let m = m.trim().to_ascii_lowercase();
-            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
-        })
-        .unwrap_or(false)
-}
-
 pub async fn kill(State(st): State<AppState>, req: DdsRequest) -> DdsResult<Json<Empty>> {
-    if !is_json(&req) {
+    if !is_json(&req.headers) {
         return Err(BodyError::ContentType.into());
     }
     let body: KillBody = parse_json(&req.body).map_err(|e| match e {

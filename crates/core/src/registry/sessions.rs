@@ -338,30 +338,42 @@ impl Registry {
     }
 
     /// Every live session of `service` in the caller's own tenant (vendor lists that have no
-    /// paging, such as vSphere's sessionList and Commvault's GET Sessions). Follows `next`,
-    /// as pages may be short, and drops sessions already past their deadline.
+    /// paging, such as vSphere's sessionList and Commvault's GET Sessions), dropping sessions
+    /// already past their deadline.
     pub async fn all_live_of_service(
         &self,
         caller: &Caller,
         service: &str,
     ) -> CoreResult<Vec<Session>> {
+        let filter = FilterParams {
+            service: Some(service.to_string()),
+            ..Default::default()
+        };
+        let mut out = self.all_matching(caller, filter).await?;
+        out.retain(|s| self.is_live_now(s));
+        Ok(out)
+    }
+
+    /// Every session `filter` matches in the caller's scope, in id order: the list walked page
+    /// by page, following `next` (pages may be short).
+    pub async fn all_matching(
+        &self,
+        caller: &Caller,
+        filter: FilterParams,
+    ) -> CoreResult<Vec<Session>> {
         let mut params = ListRequest {
-            filter: FilterParams {
-                service: Some(service.to_string()),
-                ..Default::default()
-            },
+            filter,
             limit: Some(self.cfg.max_page),
             after: None,
         };
         let mut out = Vec::new();
         loop {
             let page = self.list(caller, &params).await?;
-            out.extend(page.items.into_iter().filter(|s| self.is_live_now(s)));
+            out.extend(page.items);
             match page.next {
                 Some(next) => params.after = Some(next),
-                None => break,
+                None => return Ok(out),
             }
         }
-        Ok(out)
     }
 }

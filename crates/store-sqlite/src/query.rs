@@ -286,13 +286,14 @@ fn rest(all: Vec<(Key, Cond)>) -> Vec<Cond> {
     all.into_iter().map(|(_, c)| c).collect()
 }
 
-/// An index led by one filter column and ending in `(tenant_id, live, id)`: in id order when
-/// tenant and state are fixed (then the other conditions are residual), otherwise SQLite
-/// reads that column's rows and sorts them, so every condition goes in WHERE.
+/// An index led by one filter column and ending in `(tenant_id, id)` (the tenant index:
+/// `(tenant_id, live, id)`, with `live` in `keys`): in id order when the tenant is fixed
+/// (then the other conditions, the state among them, are residual), otherwise SQLite reads
+/// that column's rows and sorts them, so every condition goes in WHERE.
 fn column_plan(index: &str, keys: &[Key], mut all: Vec<(Key, Cond)>, ordered: bool) -> Plan {
     let (access, residual) = if ordered {
         let mut with_suffix = keys.to_vec();
-        with_suffix.extend([Key::Tenant, Key::Live]);
+        with_suffix.push(Key::Tenant);
         let access = take(&mut all, &with_suffix);
         (access, rest(all))
     } else {
@@ -312,8 +313,7 @@ fn column_plan(index: &str, keys: &[Key], mut all: Vec<(Key, Cond)>, ordered: bo
 pub(crate) fn plan(conn: &Connection, f: &SessionFilter) -> rusqlite::Result<Plan> {
     let all = conditions(f);
     let has = |k: Key| all.iter().any(|(x, _)| *x == k);
-    let tenant_one = matches!(f.tenant, Some(TenantScope::One(_)));
-    let ordered = tenant_one && f.state != StateFilter::All;
+    let ordered = matches!(f.tenant, Some(TenantScope::One(_)));
 
     if has(Key::External) {
         return Ok(column_plan(
@@ -353,7 +353,7 @@ pub(crate) fn plan(conn: &Connection, f: &SessionFilter) -> rusqlite::Result<Pla
         _ => {}
     }
     if has(Key::Owner) {
-        // The owner index is (owner, kind, tenant, live, id): in id order only with a kind.
+        // The owner index is (owner, kind, tenant, id): in id order only with a kind.
         let with_kind = has(Key::Kind);
         let keys: &[Key] = if with_kind {
             &[Key::Owner, Key::Kind]
@@ -384,8 +384,8 @@ pub(crate) fn plan(conn: &Connection, f: &SessionFilter) -> rusqlite::Result<Pla
             true,
         ));
     }
-    if ordered {
-        return Ok(column_plan("sessions_by_tenant", &[], all, true));
+    if ordered && f.state != StateFilter::All {
+        return Ok(column_plan("sessions_by_tenant", &[Key::Live], all, true));
     }
     Ok(Plan {
         from: sessions_using("sessions_pk"),

@@ -267,6 +267,9 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, SqliteError> {
     Ok(conn)
 }
 
+/// Bytes of the database file each read connection maps (one shared mapping of the file).
+const READER_MMAP: i64 = 1 << 30;
+
 /// Opens a read connection. `query_only` makes a stray write through it an error.
 pub(crate) fn open_reader(path: &Path) -> Result<Connection, rusqlite::Error> {
     let conn = Connection::open_with_flags(
@@ -276,6 +279,12 @@ pub(crate) fn open_reader(path: &Path) -> Result<Connection, rusqlite::Error> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "query_only", "ON")?;
     conn.pragma_update(None, "cache_size", -8_192)?;
+    // Pages of the database file read through a mapping, not pread into the page cache:
+    // every commit (a touch flush each second under load) makes WAL readers drop their
+    // whole page cache, so without it a validate re-reads its pages by syscall. Measured
+    // warm at 100k sessions: validate +25-35 %. The mapped pages a process touched count in
+    // its RSS as file pages (reclaimable page cache, not heap).
+    conn.pragma_update(None, "mmap_size", READER_MMAP)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }

@@ -38,9 +38,7 @@ impl SessionStore for SqliteStore {
                 .collect();
         }
         let ids = ids.to_vec();
-        self.readers
-            .run(move |c| ids.iter().map(|id| read::get_session(c, id)).collect())
-            .await
+        self.readers.run(move |c| read::get_sessions(c, &ids)).await
     }
 
     async fn get_session_auth(&self, id: &SessionId) -> StoreResult<Option<(Session, TokenHash)>> {

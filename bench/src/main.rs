@@ -4,6 +4,8 @@
 
 mod backends;
 mod cpu;
+mod plot;
+mod raw_sqlite;
 mod results;
 
 use backends::Backend;
@@ -17,9 +19,10 @@ use std::time::{Duration, Instant};
 
 #[derive(Parser, Debug)]
 struct Args {
-    /// Live sessions to load before measuring
-    #[arg(long, default_value_t = 100_000)]
-    sessions: usize,
+    /// Live sessions to load before measuring; several sizes (`10000,100000,1000000`) each
+    /// get a full run on a fresh store, and the plot shows how the figures grow
+    #[arg(long, value_delimiter = ',', default_value = "100000")]
+    sessions: Vec<usize>,
     /// Seconds per wrk run
     #[arg(long, default_value_t = 10)]
     seconds: u64,
@@ -55,6 +58,9 @@ impl Drop for Server {
 }
 
 type Res<T> = Result<T, String>;
+
+/// Registrations in flight while the fixture loads through the API.
+const LOAD_IN_FLIGHT: usize = 64;
 
 fn start(
     bin: &PathBuf,
@@ -224,11 +230,12 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
-fn rss_mb(pid: u32) -> Option<f64> {
+/// A `/proc/<pid>/status` field in MB (`VmRSS`, `RssAnon`, …).
+fn status_mb(pid: u32, field: &str) -> Option<f64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let kb: f64 = s
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?
         .split_whitespace()
         .next()?
         .parse()
@@ -249,13 +256,24 @@ struct Ends {
 
 /// Everything the run measured, for [`report`].
 struct Figures {
+    /// Live sessions loaded for this run.
+    sessions: usize,
     validate: Run,
     healthz: Run,
+    /// The load through the API: one reqwest client, [`LOAD_IN_FLIGHT`] requests in flight.
     reg_rate: f64,
+    /// Registrations through the API under wrk (`register.lua`, `--connections`).
+    reg_wrk: f64,
     /// List latencies, sorted.
     lat: Vec<Duration>,
+    /// The same lists after the bulk ends, when the users' rows are tombstones.
+    lat_after: Vec<Duration>,
     ends: Ends,
     rss: Option<f64>,
+    /// The heap part of `rss` (the rest is mapped file pages: SQLite's mmap).
+    rss_anon: Option<f64>,
+    /// Raw SQLite on the same file and disk (SQLite store only).
+    raw: Option<raw_sqlite::Anchors>,
     ready: Duration,
     /// redis-benchmark GET on the same Redis, with the same number of connections.
     redis_get: Option<f64>,
@@ -268,22 +286,38 @@ async fn main() -> Result<(), String> {
     let args = Args::parse();
     let mut all = Vec::new();
     for name in &args.stores {
-        let mut backend = Backend::start(name)?;
-        let fig = measure(&args, &mut backend).await?;
-        report(&args, backend.label(), &fig);
-        all.push((backend.label(), fig));
-        drop(backend);
+        for &n in &args.sessions {
+            // A fresh store per size: each size is measured from the same starting point.
+            let mut backend = Backend::start(name)?;
+            let fig = measure(&args, &mut backend, n).await?;
+            report(&args, backend.label(), &fig);
+            all.push((backend.label(), fig));
+            drop(backend);
+        }
     }
-    summary(&args, &all);
+    summary(&all);
     if let Some(stem) = &args.results {
         results::write(&args, stem, &all)?;
+        let points: Vec<plot::Point> = all
+            .iter()
+            .map(|(store, f)| plot::Point {
+                store: store.to_string(),
+                sessions: f.sessions,
+                validate_per_s: f.validate.rate,
+                healthz_per_s: f.healthz.rate,
+                list_p99_ms: percentile(&f.lat, 0.99).as_secs_f64() * 1e3,
+            })
+            .collect();
+        let png = stem.with_extension("png");
+        plot::write_png(&png, &points)?;
+        println!("plot written to {}", png.display());
     }
     Ok(())
 }
 
 /// One full run on one store: load, validate vs /healthz (and vs redis-benchmark GET on
 /// Redis), list latencies, bulk ends, restart to ready.
-async fn measure(args: &Args, backend: &mut Backend) -> Res<Figures> {
+async fn measure(args: &Args, backend: &mut Backend, sessions: usize) -> Res<Figures> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let key_file = dir.path().join("keys.toml");
     let extra = backend.serve_args(&key_file);
@@ -320,13 +354,13 @@ async fn measure(args: &Args, backend: &mut Backend) -> Res<Figures> {
     println!(
         "[{}] loading {} sessions through POST /api/v1/sessions …",
         backend.label(),
-        args.sessions
+        sessions
     );
-    let (tokens, reg_rate) = load(&http, &base, &admin, args.sessions, 32).await?;
+    let (tokens, reg_rate) = load(&http, &base, &admin, sessions, LOAD_IN_FLIGHT).await?;
     let redis_per_session = match (mem_before, backend.memory()) {
         (Some((b0, k0)), Some((b1, k1))) => Some((
-            b1.saturating_sub(b0) as f64 / args.sessions as f64,
-            k1.saturating_sub(k0) as f64 / args.sessions as f64,
+            b1.saturating_sub(b0) as f64 / sessions as f64,
+            k1.saturating_sub(k0) as f64 / sessions as f64,
         )),
         _ => None,
     };
@@ -353,18 +387,50 @@ async fn measure(args: &Args, backend: &mut Backend) -> Res<Figures> {
     let redis_get = backend.redis_get_anchor(args.connections, args.redis_requests);
 
     let lat = list_latencies(&http, &base, &admin, args.list_requests).await?;
-    let rss = rss_mb(server.0.id());
+    let rss = status_mb(pid, "VmRSS");
+    let rss_anon = status_mb(pid, "RssAnon");
+    // Raw SQLite on the server's own file while the server idles (WAL: a reader needs no
+    // lock the server holds), and durable updates on a scratch file on the same disk.
+    let raw = match backend {
+        Backend::Sqlite => {
+            let ids: Vec<String> = tokens
+                .iter()
+                .filter_map(|t| t.split('.').next().map(str::to_string))
+                .collect();
+            Some(raw_sqlite::measure(
+                &data.join("sessiond.db"),
+                dir.path(),
+                &ids,
+                args.seconds,
+            )?)
+        }
+        _ => None,
+    };
     let ends = bulk_ends(&http, &base, &admin, &tokens).await?;
+    let lat_after = list_latencies(&http, &base, &admin, args.list_requests).await?;
+    // Registration under wrk last: it adds sessions the other figures must not see.
+    let reg_wrk = wrk(
+        &base,
+        Some(concat!(env!("CARGO_MANIFEST_DIR"), "/register.lua")),
+        args,
+        &[("BENCH_AUTH", &admin)],
+    )?
+    .0;
     drop(server);
     let (server, _, ready) = start(&args.server, &data, &extra)?;
     drop(server);
     Ok(Figures {
+        sessions,
         validate,
         healthz,
         reg_rate,
+        reg_wrk,
         lat,
+        lat_after,
         ends,
         rss,
+        rss_anon,
+        raw,
         ready,
         redis_get,
         redis_per_session,
@@ -481,133 +547,131 @@ async fn bulk_ends(
 
 /// Prints each figure beside its anchor.
 fn report(args: &Args, store: &str, fig: &Figures) {
-    let Figures {
-        validate,
-        healthz,
-        reg_rate,
-        lat,
-        ends,
-        rss,
-        ready,
-        redis_get,
-        redis_per_session,
-    } = fig;
-    let Ends {
-        n_ids,
-        ids_time,
-        n_q,
-        q_time,
-        n_f,
-        f_time,
-    } = ends;
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let line = |label: &str, value: String, anchor: String, ratio: String| {
+        println!("{label:<52} {value:>14} {anchor:>14} {ratio:>8}");
+    };
     println!();
     println!(
         "sessiond bench — {} live sessions, store {store}, plain HTTP on loopback, wrk -t2 -c{} -d{}s",
-        args.sessions, args.connections, args.seconds
+        fig.sessions, args.connections, args.seconds
     );
-    println!(
-        "{:<44} {:>14} {:>14} {:>8}",
-        "figure", "value", "anchor", "ratio"
-    );
-    println!(
-        "{:<44} {:>12.0}/s {:>12.0}/s {:>8.2}",
+    line("figure", "value".into(), "anchor".into(), "ratio".into());
+    let (v, h) = (&fig.validate, &fig.healthz);
+    line(
         "validate (uniform tokens) vs own /healthz",
-        validate.rate,
-        healthz.rate,
-        validate.rate / healthz.rate
+        format!("{:.0}/s", v.rate),
+        format!("{:.0}/s", h.rate),
+        format!("{:.2}", v.rate / h.rate),
     );
-    for (label, run) in [("healthz", healthz), ("validate", validate)] {
-        println!(
-            "{:<44} {:>14} {:>14} {:>8}",
-            format!("  CPU µs per {label}: sessiond / store / rest"),
+    for (label, run) in [("healthz", h), ("validate", v)] {
+        line(
+            &format!("  CPU µs per {label}: sessiond / store / rest"),
             format!("{:.1} / {:.1}", run.cpu.server_us, run.cpu.store_us),
             format!("{:.1}", run.cpu.other_us),
-            "-"
+            "-".into(),
         );
     }
-    if let Some(get) = redis_get {
-        println!(
-            "{:<44} {:>12.0}/s {:>12.0}/s {:>8.2}",
+    if let Some(raw) = &fig.raw {
+        line(
+            "validate vs raw SQLite point lookups (same file)",
+            format!("{:.0}/s", v.rate),
+            format!("{:.0}/s", raw.lookups_per_s),
+            format!("{:.2}", v.rate / raw.lookups_per_s),
+        );
+    }
+    if let Some(get) = fig.redis_get {
+        line(
             "validate vs redis-benchmark GET (same Redis)",
-            validate.rate,
-            get,
-            validate.rate / get
+            format!("{:.0}/s", v.rate),
+            format!("{get:.0}/s"),
+            format!("{:.2}", v.rate / get),
         );
     }
-    if let Some((bytes, keys)) = redis_per_session {
-        println!(
-            "{:<44} {:>9.0} B/s {:>11.1} keys {:>8}",
-            "Redis memory per live session (primaries)", bytes, keys, "-"
+    if let Some((bytes, keys)) = fig.redis_per_session {
+        line(
+            "Redis memory per live session (primaries)",
+            format!("{bytes:.0} B"),
+            format!("{keys:.1} keys"),
+            "-".into(),
         );
     }
-    println!(
-        "{:<44} {:>12.0}/s {:>14} {:>8}",
-        "register (32 in flight, one client)", reg_rate, "-", "-"
+    line(
+        &format!("register under wrk ({} connections)", args.connections),
+        format!("{:.0}/s", fig.reg_wrk),
+        "-".into(),
+        "-".into(),
     );
-    println!(
-        "{:<44} {:>11.2} ms {:>14} {:>8}",
-        "list page of 100 by identity, p50",
-        percentile(lat, 0.50).as_secs_f64() * 1e3,
-        "-",
-        "-"
+    line(
+        &format!("load through the API (one client, {LOAD_IN_FLIGHT} in flight)"),
+        format!("{:.0}/s", fig.reg_rate),
+        "-".into(),
+        "-".into(),
     );
-    println!(
-        "{:<44} {:>11.2} ms {:>14} {:>8}",
-        "list page of 100 by identity, p99",
-        percentile(lat, 0.99).as_secs_f64() * 1e3,
-        "-",
-        "-"
+    for (label, lat) in [("", &fig.lat), (", after the ends", &fig.lat_after)] {
+        for p in [0.5, 0.99] {
+            line(
+                &format!("list page of 100 by identity{label}, p{:.0}", p * 100.0),
+                format!("{:.2} ms", ms(percentile(lat, p))),
+                "-".into(),
+                "-".into(),
+            );
+        }
+    }
+    let e = &fig.ends;
+    line(
+        &format!("terminate {} ids (one request, durable)", e.n_ids),
+        format!("{:.0} ms", ms(e.ids_time)),
+        "-".into(),
+        "-".into(),
     );
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    println!(
-        "{:<44} {:>11.0} ms {:>14} {:>8}",
-        format!("terminate {n_ids} ids (one request, durable)"),
-        ms(*ids_time),
-        "-",
-        "-"
+    let per_batch = ms(e.q_time) / (e.n_q.div_ceil(100).max(1)) as f64;
+    match &fig.raw {
+        Some(raw) => line(
+            &format!("qumulo close {} in batches of 100, per batch", e.n_q),
+            format!("{per_batch:.2} ms"),
+            format!("{:.2} ms", raw.durable_update_us / 1e3),
+            format!("{:.1}", per_batch * 1e3 / raw.durable_update_us),
+        ),
+        None => line(
+            &format!("qumulo close {} in batches of 100, per batch", e.n_q),
+            format!("{per_batch:.2} ms"),
+            "-".into(),
+            "-".into(),
+        ),
+    }
+    line(
+        &format!("terminate {} by filter", e.n_f),
+        format!("{:.0} ms", ms(e.f_time)),
+        "-".into(),
+        "-".into(),
     );
-    println!(
-        "{:<44} {:>11.0} ms {:>14} {:>8}",
-        format!("qumulo close {n_q} in batches of 100"),
-        ms(*q_time),
-        "-",
-        "-"
-    );
-    println!(
-        "{:<44} {:>11.0} ms {:>14} {:>8}",
-        format!("terminate {n_f} by filter"),
-        ms(*f_time),
-        "-",
-        "-"
-    );
-    if let Some(r) = rss {
-        println!(
-            "{:<44} {:>11.0} MB {:>14} {:>8}",
-            "server RSS after the run", r, "-", "-"
+    if let Some(r) = fig.rss {
+        line(
+            "server RSS after validate and lists (heap part)",
+            format!("{r:.0} MB"),
+            fig.rss_anon.map_or("-".into(), |a| format!("{a:.0} MB")),
+            "-".into(),
         );
     }
-    println!(
-        "{:<44} {:>11.0} ms {:>14} {:>8}",
+    line(
         "restart to ready",
-        ready.as_secs_f64() * 1e3,
-        "-",
-        "-"
+        format!("{:.0} ms", ms(fig.ready)),
+        "-".into(),
+        "-".into(),
     );
 }
 
-/// The stores side by side.
-fn summary(args: &Args, all: &[(&str, Figures)]) {
+/// The stores and sizes side by side.
+fn summary(all: &[(&str, Figures)]) {
     if all.len() < 2 {
         return;
     }
     println!();
-    println!(
-        "summary — {} live sessions per store, same machine, same run",
-        args.sessions
-    );
+    println!("summary — same machine, same run");
     print!("{:<36}", "figure");
-    for (name, _) in all {
-        print!(" {name:>16}");
+    for (name, f) in all {
+        print!(" {:>16}", format!("{name} {}", f.sessions));
     }
     println!();
     let row = |label: &str, f: &dyn Fn(&Figures) -> String| {
@@ -629,6 +693,10 @@ fn summary(args: &Args, all: &[(&str, Figures)]) {
             f.validate.cpu.server_us, f.validate.cpu.store_us
         )
     });
+    row("raw SQLite lookups /s", &|f| {
+        f.raw
+            .map_or("-".into(), |r| format!("{:.0}", r.lookups_per_s))
+    });
     row("redis-benchmark GET /s", &|f| {
         f.redis_get.map_or("-".into(), |g| format!("{g:.0}"))
     });
@@ -638,7 +706,7 @@ fn summary(args: &Args, all: &[(&str, Figures)]) {
     });
     row("terminate ids (10k)", &|f| ms(f.ends.ids_time));
     row("terminate by filter", &|f| ms(f.ends.f_time));
-    row("register /s", &|f| format!("{:.0}", f.reg_rate));
+    row("register under wrk /s", &|f| format!("{:.0}", f.reg_wrk));
     row("bytes per session in Redis", &|f| {
         f.redis_per_session
             .map_or("-".into(), |(b, _)| format!("{b:.0}"))

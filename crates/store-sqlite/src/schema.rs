@@ -267,8 +267,11 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, SqliteError> {
     Ok(conn)
 }
 
-/// Bytes of the database file each read connection maps (one shared mapping of the file).
-const READER_MMAP: i64 = 1 << 30;
+/// Bytes of the database file each read connection maps. Bounded so that resident memory
+/// stays bounded whatever the file's size: each connection has its own mapping and the
+/// pages it touched count in the process's RSS once per mapping (1 GiB maps took a server
+/// with 1M sessions to 843 MB RSS, 132 MB of it heap). Past the bound, reads use pread.
+const READER_MMAP: i64 = 128 << 20;
 
 /// Opens a read connection. `query_only` makes a stray write through it an error.
 pub(crate) fn open_reader(path: &Path) -> Result<Connection, rusqlite::Error> {

@@ -20,3 +20,8 @@ need_pkg_always() {
 need_pkg() {
   command -v "$1" >/dev/null 2>&1 || need_pkg_always "$2"
 }
+
+# The bench plot's font (plotters reads it at run time; its test draws with it too).
+need_plot_font() {
+  [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_pkg_always fonts-dejavu-core
+}

@@ -256,6 +256,13 @@ struct Ends {
     f_time: Duration,
 }
 
+impl Ends {
+    /// The Qumulo close's time per batch of 100, its listing included.
+    fn close_per_batch_ms(&self) -> f64 {
+        self.q_time.as_secs_f64() * 1e3 / self.n_q.div_ceil(100).max(1) as f64
+    }
+}
+
 /// Everything the run measured, for [`report`].
 struct Figures {
     /// Live sessions loaded for this run.
@@ -391,23 +398,22 @@ async fn measure(args: &Args, backend: &mut Backend, sessions: usize) -> Res<Fig
     let redis_get = backend.redis_get_anchor(args.connections, args.redis_requests);
 
     let lat = list_latencies(&http, &base, &admin, args.list_requests).await?;
+    // Session ids are the tokens' prefixes.
+    let ids: Vec<String> = tokens
+        .iter()
+        .filter_map(|t| t.split('.').next().map(str::to_string))
+        .collect();
     let rss = status_mb(pid, "VmRSS");
     let rss_anon = status_mb(pid, "RssAnon");
     // Raw SQLite on the server's own file while the server idles (WAL: a reader needs no
     // lock the server holds), and durable updates on a scratch file on the same disk.
     let raw = match backend {
-        Backend::Sqlite => {
-            let ids: Vec<String> = tokens
-                .iter()
-                .filter_map(|t| t.split('.').next().map(str::to_string))
-                .collect();
-            Some(raw_sqlite::measure(
-                &data.join("sessiond.db"),
-                dir.path(),
-                &ids,
-                args.seconds,
-            )?)
-        }
+        Backend::Sqlite => Some(raw_sqlite::measure(
+            &data.join("sessiond.db"),
+            dir.path(),
+            &ids,
+            args.seconds,
+        )?),
         _ => None,
     };
     // The validate run leaves the kernel writing back what its touch flushes dirtied;
@@ -421,7 +427,7 @@ async fn measure(args: &Args, backend: &mut Backend, sessions: usize) -> Res<Fig
         return Err(format!("sync: {synced}"));
     }
     let sync_time = t0.elapsed();
-    let ends = bulk_ends(&http, &base, &admin, &tokens).await?;
+    let ends = bulk_ends(&http, &base, &admin, &ids).await?;
     let lat_after = list_latencies(&http, &base, &admin, args.list_requests).await?;
     // Registration under wrk last: it adds sessions the other figures must not see.
     let reg_wrk = wrk(
@@ -485,20 +491,10 @@ async fn list_latencies(
     Ok(lat)
 }
 
-/// Bulk ends, each on its own slice of the loaded sessions (ids are the tokens' prefixes):
-/// up to 10,000 by ids in one request (the loaders interleave, so these ids are spread over
+/// Bulk ends, each on its own slice of the loaded sessions' ids: up to 10,000 by ids in one request (the loaders interleave, so these ids are spread over
 /// the whole table, as a hand-picked list would be), half of the rest closed as qq does it,
 /// and everything still live by filter.
-async fn bulk_ends(
-    http: &reqwest::Client,
-    base: &str,
-    admin: &str,
-    tokens: &[String],
-) -> Res<Ends> {
-    let ids: Vec<String> = tokens
-        .iter()
-        .filter_map(|t| t.split('.').next().map(str::to_string))
-        .collect();
+async fn bulk_ends(http: &reqwest::Client, base: &str, admin: &str, ids: &[String]) -> Res<Ends> {
     let n_ids = ids.len().min(10_000);
     let t0 = Instant::now();
     let v = post(
@@ -680,21 +676,14 @@ fn report(args: &Args, store: &str, fig: &Figures) {
         "-".into(),
         "-".into(),
     );
-    let per_batch = ms(e.q_time) / (e.n_q.div_ceil(100).max(1)) as f64;
-    match &fig.raw {
-        Some(raw) => line(
-            &format!("qumulo close {} (list + batches of 100), per batch", e.n_q),
-            format!("{per_batch:.2} ms"),
-            format!("{:.2} ms", raw.durable_update_us / 1e3),
-            format!("{:.1}", per_batch * 1e3 / raw.durable_update_us),
-        ),
-        None => line(
-            &format!("qumulo close {} (list + batches of 100), per batch", e.n_q),
-            format!("{per_batch:.2} ms"),
-            "-".into(),
-            "-".into(),
-        ),
-    }
+    let per_batch = e.close_per_batch_ms();
+    let durable_ms = fig.raw.map(|r| r.durable_update_us / 1e3);
+    line(
+        &format!("qumulo close {} (list + batches of 100), per batch", e.n_q),
+        format!("{per_batch:.2} ms"),
+        durable_ms.map_or("-".into(), |d| format!("{d:.2} ms")),
+        durable_ms.map_or("-".into(), |d| format!("{:.1}", per_batch / d)),
+    );
     line(
         &format!("  of which listing {} in pages of 1,000", e.n_q),
         format!("{:.0} ms", ms(e.q_list)),

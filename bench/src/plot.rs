@@ -89,17 +89,14 @@ pub fn write_png(path: &Path, points: &[Point]) -> Result<(), String> {
         .fold(0.0, f64::max);
 
     // validate beside /healthz
-    let mut chart = ChartBuilder::on(left)
-        .caption("validate throughput (req/s)", text(17))
-        .margin(12)
-        .margin_right(24)
-        .x_label_area_size(48)
-        .y_label_area_size(72)
-        .build_cartesian_2d(
-            x_range.clone().log_scale().with_key_points(sizes.clone()),
-            0.0..y_top(rate_max),
-        )
-        .map_err(ctx("building the throughput panel"))?;
+    let mut chart = panel(
+        left,
+        "validate throughput (req/s)",
+        &x_range,
+        &sizes,
+        rate_max,
+    )
+    .map_err(ctx("building the throughput panel"))?;
     mesh(&mut chart, "requests/s", &fmt_rate).map_err(ctx("drawing the throughput axes"))?;
     for (i, s) in stores.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
@@ -125,16 +122,7 @@ pub fn write_png(path: &Path, points: &[Point]) -> Result<(), String> {
     }
 
     // list p99
-    let mut chart = ChartBuilder::on(right)
-        .caption("list p99 latency (ms)", text(17))
-        .margin(12)
-        .margin_right(24)
-        .x_label_area_size(48)
-        .y_label_area_size(72)
-        .build_cartesian_2d(
-            x_range.log_scale().with_key_points(sizes),
-            0.0..y_top(p99_max),
-        )
+    let mut chart = panel(right, "list p99 latency (ms)", &x_range, &sizes, p99_max)
         .map_err(ctx("building the latency panel"))?;
     mesh(&mut chart, "p99 (ms)", &fmt_ms).map_err(ctx("drawing the latency axes"))?;
     for (i, s) in stores.iter().enumerate() {
@@ -234,6 +222,26 @@ type Chart<'a, 'b> =
     ChartContext<'a, BitMapBackend<'b>, Cartesian2d<WithKeyPoints<LogCoord<f64>>, RangedCoordf64>>;
 type DrawResult =
     Result<(), DrawingAreaErrorKind<<BitMapBackend<'static> as DrawingBackend>::ErrorType>>;
+
+/// One panel: the shared log x axis with a tick at each measured size, y from 0.
+fn panel<'a, 'b>(
+    area: &'a DrawingArea<BitMapBackend<'b>, Shift>,
+    caption: &str,
+    x_range: &std::ops::Range<f64>,
+    sizes: &[f64],
+    y_max: f64,
+) -> Result<Chart<'a, 'b>, DrawingAreaErrorKind<<BitMapBackend<'b> as DrawingBackend>::ErrorType>> {
+    ChartBuilder::on(area)
+        .caption(caption, text(17))
+        .margin(12)
+        .margin_right(24)
+        .x_label_area_size(48)
+        .y_label_area_size(72)
+        .build_cartesian_2d(
+            x_range.clone().log_scale().with_key_points(sizes.to_vec()),
+            0.0..y_top(y_max),
+        )
+}
 
 fn mesh(chart: &mut Chart<'_, '_>, y_desc: &str, y_fmt: &dyn Fn(&f64) -> String) -> DrawResult {
     chart

@@ -182,7 +182,7 @@ fn rows(all: &[(&str, Figures)]) -> Vec<Row> {
             // The physical floor of a sequential close: one durable transaction.
             add(
                 "qumulo close, per batch of 100 (listing included) vs one durable update".into(),
-                f.ends.q_time.as_secs_f64() * 1e3 / f.ends.n_q.div_ceil(100).max(1) as f64,
+                f.ends.close_per_batch_ms(),
                 "ms",
                 Some(raw.durable_update_us / 1e3),
             );

@@ -5,6 +5,7 @@
 //! no write ever waits on a lock), every read through the read pool (WAL: reads never wait
 //! on the writer). Business rules live in core; this crate only stores.
 
+mod checkpointer;
 mod error;
 mod query;
 mod read;
@@ -56,7 +57,7 @@ impl SqliteStore {
     /// pending schema migrations. Locking the data directory is the caller's job.
     pub fn open(path: &Path) -> Result<SqliteStore, SqliteError> {
         let conn = schema::open_writer(path)?;
-        let writer = Writer::spawn(conn)?;
+        let writer = Writer::spawn(conn, path)?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
             writer,

@@ -292,6 +292,20 @@ pub(crate) fn open_reader(path: &Path) -> Result<Connection, rusqlite::Error> {
     Ok(conn)
 }
 
+/// Opens the checkpointer's connection (see `checkpointer.rs`): it reads and writes only
+/// through `PRAGMA wal_checkpoint`, so it needs no cache of its own.
+pub(crate) fn open_checkpointer(path: &Path) -> Result<Connection, rusqlite::Error> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Checkpoints write the database file; its fsync is what lets the WAL be reused.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "cache_size", -1_024)?;
+    Ok(conn)
+}
+
 /// The schema version of an open database.
 pub(crate) fn user_version(conn: &Connection) -> Result<i64, rusqlite::Error> {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))

@@ -1,11 +1,15 @@
 //! The single writer thread: owns the write connection, takes requests from a bounded queue
 //! and group-commits whatever is queued in one transaction, one SAVEPOINT per request, so a
 //! burst of small durable writes costs one fsync and a failing request undoes only itself.
+//! Touch flushes are background work: requests someone is waiting on go before them.
 
+use crate::checkpointer::{checkpoint, Checkpointer};
 use crate::error::{map_err, SqliteError};
 use crate::write_ops::{apply, WriteOp, WriteReply};
 use rusqlite::Connection;
 use sessiond_core::{StoreError, StoreResult};
+use std::collections::VecDeque;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -15,6 +19,10 @@ use tokio::sync::{mpsc, oneshot};
 const QUEUE_DEPTH: usize = 1024;
 /// Most requests in one group transaction, so one group's latency stays bounded.
 const MAX_GROUP: usize = 256;
+/// WAL frames (pages, 256 MiB) past which the writer checkpoints inline after its commits.
+const WAL_BACKSTOP: i64 = 65_536;
+/// Bytes of WAL file kept when the WAL rewinds.
+const WAL_KEEP_BYTES: i64 = 64 << 20;
 
 pub(crate) struct Request {
     pub op: WriteOp,
@@ -38,13 +46,21 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn spawn(conn: Connection) -> Result<Writer, SqliteError> {
+    /// Starts the writer on `conn` (the database at `path`) and its checkpointer.
+    pub(crate) fn spawn(conn: Connection, path: &Path) -> Result<Writer, SqliteError> {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let stats = Arc::new(WriterStats::default());
         let thread_stats = stats.clone();
+        let checkpointer = Checkpointer::spawn(path)?;
+        // Checkpoints are the checkpointer's; the writer checkpoints inline only past
+        // WAL_BACKSTOP frames, should the checkpointer ever fall that far behind.
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_BACKSTOP)?;
+        // Under load the WAL grows to a few hundred MB between rewinds; at each rewind its
+        // file is cut back to this, so an idle server does not keep that space.
+        conn.pragma_update(None, "journal_size_limit", WAL_KEEP_BYTES)?;
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, rx, &thread_stats))
+            .spawn(move || run(conn, rx, &thread_stats, checkpointer))
             .map_err(|e| SqliteError::Writer(e.to_string()))?;
         Ok(Writer {
             tx: Some(tx),
@@ -86,17 +102,32 @@ impl Drop for Writer {
     }
 }
 
-fn run(conn: Connection, mut rx: mpsc::Receiver<Request>, stats: &WriterStats) {
-    while let Some(first) = rx.blocking_recv() {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(r) => group.push(r),
-                Err(_) => break,
+fn run(
+    conn: Connection,
+    mut rx: mpsc::Receiver<Request>,
+    stats: &WriterStats,
+    checkpointer: Checkpointer,
+) {
+    // Requests taken off the queue and not yet served. Bounded like the queue, so that the
+    // queue's backpressure still holds.
+    let mut waiting: VecDeque<Request> = VecDeque::new();
+    loop {
+        if waiting.is_empty() {
+            match rx.blocking_recv() {
+                Some(r) => waiting.push_back(r),
+                None => break,
             }
         }
-        let ops: Vec<&WriteOp> = group.iter().map(|r| &r.op).collect();
-        let results = commit_group(&conn, &ops);
+        take_queued(&mut rx, &mut waiting);
+        let (group, results) = if waiting.iter().any(|r| !r.op.is_background()) {
+            let group = foreground_group(&mut waiting);
+            let ops: Vec<&WriteOp> = group.iter().map(|r| &r.op).collect();
+            let results = commit_group(&conn, &ops);
+            (group, results)
+        } else {
+            background_run(&conn, &mut rx, &mut waiting)
+        };
+        checkpointer.committed();
         stats.groups.fetch_add(1, Ordering::Relaxed);
         stats
             .requests
@@ -106,6 +137,92 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Request>, stats: &WriterStats) {
             let _ = req.reply.send(result);
         }
     }
+    // The checkpointer stops (and closes its connection) before the writer's closes.
+    drop(checkpointer);
+}
+
+fn take_queued(rx: &mut mpsc::Receiver<Request>, waiting: &mut VecDeque<Request>) {
+    while waiting.len() < QUEUE_DEPTH {
+        match rx.try_recv() {
+            Ok(r) => waiting.push_back(r),
+            Err(_) => break,
+        }
+    }
+}
+
+/// Every waiting request except touch flushes, in arrival order (at most [`MAX_GROUP`]):
+/// they go before any touch flush queued ahead of them.
+fn foreground_group(waiting: &mut VecDeque<Request>) -> Vec<Request> {
+    let mut group = Vec::new();
+    let mut later = VecDeque::with_capacity(waiting.len());
+    for r in waiting.drain(..) {
+        if group.len() < MAX_GROUP && !r.op.is_background() {
+            group.push(r);
+        } else {
+            later.push_back(r);
+        }
+    }
+    *waiting = later;
+    group
+}
+
+/// Applies waiting touch flushes (core sends a flush as chunks) one after another in one
+/// transaction without fsync, and commits as soon as a request someone waits on arrives, or
+/// when none is left: a termination that arrives during a flush waits for one chunk at most,
+/// and a flush nobody interrupts is one transaction (each page it changes written once).
+/// No savepoints: a failure fails every chunk of the run, and core puts them all back.
+fn background_run(
+    conn: &Connection,
+    rx: &mut mpsc::Receiver<Request>,
+    waiting: &mut VecDeque<Request>,
+) -> (Vec<Request>, Vec<StoreResult<WriteReply>>) {
+    // The WAL rewinds to its beginning only when a write begins after a complete
+    // checkpoint, which a stream of writes never gives the checkpointer. A touch flush
+    // comes once a second, when the checkpointer has usually copied everything: finishing
+    // here (cheap then; a no-op when the checkpointer is busy) lets this write rewind it.
+    if let Err(e) = checkpoint(conn) {
+        tracing::warn!(error = %e, "WAL checkpoint before a touch flush failed");
+    }
+    let mut run: Vec<Request> = waiting.pop_front().into_iter().collect();
+    let mut replies = Vec::with_capacity(run.len());
+    let outcome = (|| -> StoreResult<()> {
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(map_err)?;
+        exec(conn, "BEGIN IMMEDIATE").map_err(map_err)?;
+        let mut next = 0;
+        while let Some(r) = run.get(next) {
+            replies.push(apply(conn, &r.op)?.reply);
+            next += 1;
+            take_queued(rx, waiting);
+            if waiting.front().is_some_and(|r| r.op.is_background())
+                && !waiting.iter().any(|r| !r.op.is_background())
+            {
+                run.extend(waiting.pop_front());
+            }
+        }
+        exec(conn, "COMMIT").map_err(map_err)
+    })();
+    let outcome = match outcome {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            if !conn.is_autocommit() {
+                let _ = exec(conn, "ROLLBACK");
+            }
+            Err(e)
+        }
+    };
+    // Later durable writes must never run without fsync.
+    if let Err(e) = conn.pragma_update(None, "synchronous", "FULL") {
+        tracing::error!(error = %e, "could not restore synchronous=FULL");
+        let e = map_err(e);
+        let failed = fail_all(run.len(), &e);
+        return (run, failed);
+    }
+    let results = match outcome {
+        Ok(()) => replies.into_iter().map(Ok).collect(),
+        Err(e) => fail_all(run.len(), &e),
+    };
+    (run, results)
 }
 
 fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
@@ -265,5 +382,92 @@ mod tests {
             .expect("names");
         assert_eq!(names, vec!["default", "a", "b"]);
         assert!(conn.is_autocommit());
+    }
+
+    fn request(op: WriteOp) -> (Request, oneshot::Receiver<StoreResult<WriteReply>>) {
+        let (reply, rx) = oneshot::channel();
+        (Request { op, reply }, rx)
+    }
+
+    fn touches(n: usize) -> WriteOp {
+        WriteOp::Touches(
+            (0..n)
+                .map(|_| sessiond_core::store::Touch {
+                    id: sessiond_core::SessionId::min(),
+                    at: Timestamp(1),
+                    calls: 1,
+                    expires_at: None,
+                })
+                .collect(),
+        )
+    }
+
+    fn is_touch(r: &Request) -> bool {
+        r.op.is_background()
+    }
+
+    #[test]
+    fn durable_writes_go_before_touch_flushes_queued_ahead_of_them() {
+        let mut waiting: VecDeque<Request> = [
+            request(touches(1)).0,
+            request(WriteOp::CreateTenant("a".into())).0,
+            request(touches(2)).0,
+            request(WriteOp::CreateTenant("b".into())).0,
+        ]
+        .into_iter()
+        .collect();
+        let group = foreground_group(&mut waiting);
+        let names: Vec<_> = group
+            .iter()
+            .map(|r| match &r.op {
+                WriteOp::CreateTenant(n) => n.clone(),
+                other => panic!("a touch flush in the durable group: {other:?}"),
+            })
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+        // The flushes stay, in their order.
+        let left: Vec<_> = waiting
+            .iter()
+            .map(|r| match &r.op {
+                WriteOp::Touches(t) => t.len(),
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(left, [1, 2]);
+    }
+
+    #[test]
+    fn a_touch_run_takes_every_queued_chunk_until_a_durable_write_waits() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = open_writer(&dir.path().join("w.db")).expect("open");
+        let (tx, mut rx) = mpsc::channel(QUEUE_DEPTH);
+        // Three chunks and nothing else: one run, one transaction, all applied.
+        let mut waiting: VecDeque<Request> = VecDeque::new();
+        let mut replies = Vec::new();
+        for n in [3, 2, 1] {
+            let (r, reply) = request(touches(n));
+            waiting.push_back(r);
+            replies.push(reply);
+        }
+        let (run, results) = background_run(&conn, &mut rx, &mut waiting);
+        assert_eq!(run.len(), 3);
+        assert!(results.iter().all(|r| matches!(r, Ok(WriteReply::Done))));
+        assert!(waiting.is_empty());
+        assert!(conn.is_autocommit());
+        // A durable write queued while the first chunk applies ends the run there.
+        let (t1, _) = request(touches(1));
+        let (t2, _) = request(touches(1));
+        waiting.extend([t1, t2]);
+        let (tenant, _) = request(WriteOp::CreateTenant("c".into()));
+        tx.try_send(tenant).expect("queue");
+        let (run, results) = background_run(&conn, &mut rx, &mut waiting);
+        assert_eq!((run.len(), results.len()), (1, 1));
+        assert_eq!(waiting.len(), 2);
+        assert!(is_touch(&waiting[0]) && !is_touch(&waiting[1]));
+        // Touches never leave synchronous off for the durable writes after them.
+        let sync: i64 = conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .expect("pragma");
+        assert_eq!(sync, 2, "synchronous=FULL");
     }
 }

@@ -64,6 +64,7 @@ pub fn cases() -> Vec<Case> {
         case!(admin::login_failures_count),
         case!(replicas::concurrent_sweeps_end_each_once),
         case!(replicas::touches_reach_other_replicas_when_flushed),
+        case!(replicas::a_flush_of_many_chunks_writes_every_touch),
     ]
 }
 

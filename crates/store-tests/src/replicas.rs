@@ -102,3 +102,46 @@ pub async fn touches_reach_other_replicas_when_flushed(store: Arc<dyn Store>) {
         .await
         .expect("still live on B 13 minutes after opening");
 }
+
+/// A flush larger than one store call (`TOUCH_FLUSH_CHUNK`) writes every buffered touch, each
+/// once: the other replica sees all of them, and nothing is left to flush.
+pub async fn a_flush_of_many_chunks_writes_every_touch(store: Arc<dyn Store>) {
+    use sessiond_core::registry::TOUCH_FLUSH_CHUNK;
+    let env = Env::new(store).await;
+    let b = second_replica(&env);
+    let n = TOUCH_FLUSH_CHUNK + 3;
+    let mut sessions = Vec::with_capacity(n);
+    for i in 0..n {
+        sessions.push(
+            env.registry
+                .register(
+                    &env.admin,
+                    RegisterRequest {
+                        service: "smb".into(),
+                        user: User {
+                            name: Some(format!("chunked-{i}")),
+                            ..User::default()
+                        },
+                        ..RegisterRequest::default()
+                    },
+                )
+                .await
+                .expect("register"),
+        );
+    }
+    // Whatever the fixture's own login left buffered goes first: then the count is exact.
+    env.registry.flush_touches().await.expect("flush");
+    env.clock.advance(MIN);
+    for (_, token) in &sessions {
+        env.registry
+            .validate(&env.admin, token.expose())
+            .await
+            .expect("validate");
+    }
+    assert_eq!(env.registry.flush_touches().await.expect("flush"), n);
+    assert_eq!(env.registry.flush_touches().await.expect("flush"), 0);
+    for (s, _) in &sessions {
+        let seen = b.get(&env.admin, &s.id).await.expect("get on B");
+        assert_eq!(seen.last_active_at, env.clock.now(), "{}", s.id);
+    }
+}

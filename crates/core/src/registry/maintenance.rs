@@ -15,19 +15,42 @@ pub struct SweepReport {
 
 const SWEEP_BATCH: usize = 1000;
 
+/// Touches per store call when flushing. A flush under load holds tens of thousands; in one
+/// call it would occupy the SQLite writer for a second or more, and a termination queued
+/// behind it would wait that long. In chunks, it waits for one chunk at most.
+pub const TOUCH_FLUSH_CHUNK: usize = 1024;
+
 impl Registry {
-    /// Writes buffered touches in one store transaction. On failure they are put back.
+    /// Writes buffered touches to the store in chunks of [`TOUCH_FLUSH_CHUNK`], all sent at
+    /// once (a store may apply consecutive chunks in one transaction). Each chunk is written
+    /// or not as a whole; the chunks that failed are put back, the written ones are not, so
+    /// a retry never adds a call count twice.
     pub async fn flush_touches(&self) -> CoreResult<usize> {
         let batch = self.touches.drain();
         if batch.is_empty() {
             return Ok(0);
         }
-        let n = batch.len();
-        if let Err(e) = self.store.apply_touches(&batch).await {
-            self.touches.restore(batch);
-            return Err(e.into());
+        let results = futures_util::future::join_all(
+            batch
+                .chunks(TOUCH_FLUSH_CHUNK)
+                .map(|chunk| self.store.apply_touches(chunk)),
+        )
+        .await;
+        let mut first_error = None;
+        let mut failed = Vec::new();
+        for (chunk, result) in batch.chunks(TOUCH_FLUSH_CHUNK).zip(results) {
+            if let Err(e) = result {
+                failed.extend_from_slice(chunk);
+                first_error.get_or_insert(e);
+            }
         }
-        Ok(n)
+        match first_error {
+            None => Ok(batch.len()),
+            Some(e) => {
+                self.touches.restore(failed);
+                Err(e.into())
+            }
+        }
     }
 
     /// One sweeper pass: flush touches (so recent activity counts), expire every session past

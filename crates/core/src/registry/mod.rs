@@ -18,7 +18,7 @@ pub use auth::{Caller, LoginInfo};
 pub use ending::{EndReport, EndScope, EndedSession};
 pub use filters::{build_filter, canonical_filter};
 pub use kill::KillRefusal;
-pub use maintenance::SweepReport;
+pub use maintenance::{SweepReport, TOUCH_FLUSH_CHUNK};
 pub use sessions::ListRequest;
 pub use terminate::{BulkEnd, BulkItem, BulkTerminate, ItemOutcome};
 

@@ -50,6 +50,12 @@ impl WriteOp {
             WriteOp::Touches(_) | WriteOp::LoginFailure(..) | WriteOp::ClearLoginFailures(_)
         )
     }
+
+    /// Work nobody waits on to answer a request (touch flushes): the writer serves every
+    /// other queued request first.
+    pub(crate) fn is_background(&self) -> bool {
+        matches!(self, WriteOp::Touches(_))
+    }
 }
 
 /// What a write returns.

@@ -273,13 +273,19 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, SqliteError> {
 /// with 1M sessions to 843 MB RSS, 132 MB of it heap). Past the bound, reads use pread.
 const READER_MMAP: i64 = 128 << 20;
 
-/// Opens a read connection. `query_only` makes a stray write through it an error.
-pub(crate) fn open_reader(path: &Path) -> Result<Connection, rusqlite::Error> {
+/// A connection to an existing database besides the writer's (readers, checkpointer).
+fn open_existing(path: &Path) -> Result<Connection, rusqlite::Error> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(conn)
+}
+
+/// Opens a read connection. `query_only` makes a stray write through it an error.
+pub(crate) fn open_reader(path: &Path) -> Result<Connection, rusqlite::Error> {
+    let conn = open_existing(path)?;
     conn.pragma_update(None, "query_only", "ON")?;
     conn.pragma_update(None, "cache_size", -8_192)?;
     // Pages of the database file read through a mapping, not pread into the page cache:
@@ -295,11 +301,7 @@ pub(crate) fn open_reader(path: &Path) -> Result<Connection, rusqlite::Error> {
 /// Opens the checkpointer's connection (see `checkpointer.rs`): it reads and writes only
 /// through `PRAGMA wal_checkpoint`, so it needs no cache of its own.
 pub(crate) fn open_checkpointer(path: &Path) -> Result<Connection, rusqlite::Error> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let conn = open_existing(path)?;
     // Checkpoints write the database file; its fsync is what lets the WAL be reused.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "cache_size", -1_024)?;

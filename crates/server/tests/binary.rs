@@ -267,6 +267,8 @@ async fn https_by_default_with_a_generated_certificate() {
         .await
         .expect("docs");
     assert_eq!(r.status(), StatusCode::OK);
+    // A login is a durable write (its login session) through the SQLite writer.
+    login(&http, &server.base).await;
     let r = http
         .get(format!("{}/metrics", server.base))
         .send()
@@ -274,6 +276,10 @@ async fn https_by_default_with_a_generated_certificate() {
         .expect("metrics");
     let text = r.text().await.expect("text");
     assert!(text.contains("sessiond_http_requests_total"), "{text}");
+    assert!(
+        text.contains("sessiond_sqlite_write_transactions_total{kind=\"durable\"}"),
+        "{text}"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -122,7 +122,14 @@ fn run(conn: &Connection, shared: &Shared) {
         }
         // Frames a reader still needed are left; the next pass takes them, even when no
         // commit comes.
-        let complete = checkpoint(conn).map(|p| p.frames == p.copied);
+        let complete = checkpoint(conn).map(|p| {
+            metrics::counter!("sessiond_sqlite_checkpoints_total").increment(1);
+            // -1 when another checkpoint was running: nothing learned.
+            if p.frames >= 0 {
+                metrics::gauge!("sessiond_sqlite_wal_frames").set(p.frames as f64);
+            }
+            p.frames == p.copied
+        });
         let complete = complete.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "WAL checkpoint failed; will retry");
             false

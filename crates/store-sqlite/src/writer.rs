@@ -119,7 +119,8 @@ fn run(
             }
         }
         take_queued(&mut rx, &mut waiting);
-        let (group, results) = if waiting.iter().any(|r| !r.op.is_background()) {
+        let durable = waiting.iter().any(|r| !r.op.is_background());
+        let (group, results) = if durable {
             let group = foreground_group(&mut waiting);
             let ops: Vec<&WriteOp> = group.iter().map(|r| &r.op).collect();
             let results = commit_group(&conn, &ops);
@@ -128,6 +129,11 @@ fn run(
             background_run(&conn, &mut rx, &mut waiting)
         };
         checkpointer.committed();
+        // How well group commit coalesces, for operators: transactions, and requests in each.
+        let kind = if durable { "durable" } else { "touches" };
+        metrics::counter!("sessiond_sqlite_write_transactions_total", "kind" => kind).increment(1);
+        metrics::histogram!("sessiond_sqlite_write_transaction_requests", "kind" => kind)
+            .record(group.len() as f64);
         stats.groups.fetch_add(1, Ordering::Relaxed);
         stats
             .requests

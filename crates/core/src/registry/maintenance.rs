@@ -4,7 +4,8 @@ use super::Registry;
 use crate::domain::SessionState;
 use crate::error::CoreResult;
 use crate::rules::timeouts;
-use crate::store::EndInfo;
+use crate::store::{EndInfo, Touch};
+use crate::{StoreError, StoreResult};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SweepReport {
@@ -20,6 +21,31 @@ const SWEEP_BATCH: usize = 1000;
 /// behind it would wait that long. In chunks, it waits for one chunk at most.
 pub const TOUCH_FLUSH_CHUNK: usize = 1024;
 
+/// Sends every chunk of `batch` to `apply` at once; on failure, the touches of the chunks
+/// that failed (and only those) with the first error.
+async fn write_in_chunks<'a, F, Fut>(
+    batch: &'a [Touch],
+    apply: F,
+) -> Result<(), (Vec<Touch>, StoreError)>
+where
+    F: Fn(&'a [Touch]) -> Fut,
+    Fut: std::future::Future<Output = StoreResult<()>>,
+{
+    let results = futures_util::future::join_all(batch.chunks(TOUCH_FLUSH_CHUNK).map(&apply)).await;
+    let mut first_error = None;
+    let mut failed = Vec::new();
+    for (chunk, result) in batch.chunks(TOUCH_FLUSH_CHUNK).zip(results) {
+        if let Err(e) = result {
+            failed.extend_from_slice(chunk);
+            first_error.get_or_insert(e);
+        }
+    }
+    match first_error {
+        None => Ok(()),
+        Some(e) => Err((failed, e)),
+    }
+}
+
 impl Registry {
     /// Writes buffered touches to the store in chunks of [`TOUCH_FLUSH_CHUNK`], all sent at
     /// once (a store may apply consecutive chunks in one transaction). Each chunk is written
@@ -30,23 +56,9 @@ impl Registry {
         if batch.is_empty() {
             return Ok(0);
         }
-        let results = futures_util::future::join_all(
-            batch
-                .chunks(TOUCH_FLUSH_CHUNK)
-                .map(|chunk| self.store.apply_touches(chunk)),
-        )
-        .await;
-        let mut first_error = None;
-        let mut failed = Vec::new();
-        for (chunk, result) in batch.chunks(TOUCH_FLUSH_CHUNK).zip(results) {
-            if let Err(e) = result {
-                failed.extend_from_slice(chunk);
-                first_error.get_or_insert(e);
-            }
-        }
-        match first_error {
-            None => Ok(batch.len()),
-            Some(e) => {
+        match write_in_chunks(&batch, |chunk| self.store.apply_touches(chunk)).await {
+            Ok(()) => Ok(batch.len()),
+            Err((failed, e)) => {
                 self.touches.restore(failed);
                 Err(e.into())
             }
@@ -111,5 +123,63 @@ impl Registry {
             }
         }
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::SessionId;
+    use crate::time::Timestamp;
+    use std::sync::Mutex;
+
+    fn touches(n: usize) -> Vec<Touch> {
+        (0..n)
+            .map(|i| Touch {
+                id: SessionId::min(),
+                at: Timestamp(i as i64),
+                calls: 1,
+                expires_at: None,
+            })
+            .collect()
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(f)
+    }
+
+    #[test]
+    fn only_the_chunks_that_failed_are_given_back() {
+        let batch = touches(3 * TOUCH_FLUSH_CHUNK + 5);
+        let calls = Mutex::new(0usize);
+        // The second of four chunks fails; the others are written.
+        let out = block_on(write_in_chunks(&batch, |chunk: &[Touch]| {
+            let n = {
+                let mut c = calls.lock().expect("lock");
+                *c += 1;
+                *c
+            };
+            let first = chunk.first().map(|t| t.at);
+            async move {
+                if n == 2 {
+                    Err(StoreError::Unavailable(format!("chunk from {first:?}")))
+                } else {
+                    Ok(())
+                }
+            }
+        }));
+        let (failed, e) = out.expect_err("one chunk failed");
+        assert_eq!(*calls.lock().expect("lock"), 4, "every chunk was sent");
+        assert_eq!(
+            failed,
+            batch[TOUCH_FLUSH_CHUNK..2 * TOUCH_FLUSH_CHUNK].to_vec(),
+            "exactly the failed chunk comes back"
+        );
+        assert!(matches!(e, StoreError::Unavailable(_)));
+        let all_ok = block_on(write_in_chunks(&batch, |_: &[Touch]| async { Ok(()) }));
+        assert!(all_ok.is_ok());
     }
 }

@@ -52,8 +52,9 @@ impl Writer {
         let stats = Arc::new(WriterStats::default());
         let thread_stats = stats.clone();
         let checkpointer = Checkpointer::spawn(path)?;
-        // Checkpoints are the checkpointer's; the writer checkpoints inline only past
-        // WAL_BACKSTOP frames, should the checkpointer ever fall that far behind.
+        // Checkpoints are the checkpointer's; the writer checkpoints inline only before a
+        // touch flush (see `background_run`) and past WAL_BACKSTOP frames, should the
+        // checkpointer ever fall that far behind.
         conn.pragma_update(None, "wal_autocheckpoint", WAL_BACKSTOP)?;
         // Under load the WAL grows to a few hundred MB between rewinds; at each rewind its
         // file is cut back to this, so an idle server does not keep that space.
@@ -190,44 +191,32 @@ fn background_run(
         tracing::warn!(error = %e, "WAL checkpoint before a touch flush failed");
     }
     let mut run: Vec<Request> = waiting.pop_front().into_iter().collect();
-    let mut replies = Vec::with_capacity(run.len());
-    let outcome = (|| -> StoreResult<()> {
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(map_err)?;
-        exec(conn, "BEGIN IMMEDIATE").map_err(map_err)?;
-        let mut next = 0;
-        while let Some(r) = run.get(next) {
-            replies.push(apply(conn, &r.op)?.reply);
-            next += 1;
-            take_queued(rx, waiting);
-            if waiting.front().is_some_and(|r| r.op.is_background())
-                && !waiting.iter().any(|r| !r.op.is_background())
-            {
-                run.extend(waiting.pop_front());
+    let results = without_fsync(conn, run.len(), || {
+        let mut replies = Vec::with_capacity(run.len());
+        let outcome = (|| -> StoreResult<()> {
+            exec(conn, "BEGIN IMMEDIATE").map_err(map_err)?;
+            let mut next = 0;
+            while let Some(r) = run.get(next) {
+                replies.push(apply(conn, &r.op)?.reply);
+                next += 1;
+                take_queued(rx, waiting);
+                // Another chunk joins only while nobody waits on a durable write.
+                if waiting.iter().all(|r| r.op.is_background()) {
+                    run.extend(waiting.pop_front());
+                }
+            }
+            exec(conn, "COMMIT").map_err(map_err)
+        })();
+        match outcome {
+            Ok(()) => replies.into_iter().map(Ok).collect(),
+            Err(e) => {
+                if !conn.is_autocommit() {
+                    let _ = exec(conn, "ROLLBACK");
+                }
+                fail_all(run.len(), &e)
             }
         }
-        exec(conn, "COMMIT").map_err(map_err)
-    })();
-    let outcome = match outcome {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            if !conn.is_autocommit() {
-                let _ = exec(conn, "ROLLBACK");
-            }
-            Err(e)
-        }
-    };
-    // Later durable writes must never run without fsync.
-    if let Err(e) = conn.pragma_update(None, "synchronous", "FULL") {
-        tracing::error!(error = %e, "could not restore synchronous=FULL");
-        let e = map_err(e);
-        let failed = fail_all(run.len(), &e);
-        return (run, failed);
-    }
-    let results = match outcome {
-        Ok(()) => replies.into_iter().map(Ok).collect(),
-        Err(e) => fail_all(run.len(), &e),
-    };
+    });
     (run, results)
 }
 
@@ -243,20 +232,30 @@ pub(crate) fn commit_group(conn: &Connection, ops: &[&WriteOp]) -> Vec<StoreResu
     if ops.is_empty() {
         return Vec::new();
     }
-    let fsync = ops.iter().any(|o| o.needs_fsync());
-    // `synchronous` cannot change inside a transaction, so it is set per group.
-    if !fsync {
-        if let Err(e) = conn.pragma_update(None, "synchronous", "NORMAL") {
-            return fail_all(ops.len(), &map_err(e));
-        }
+    if ops.iter().any(|o| o.needs_fsync()) {
+        group_transaction(conn, ops)
+    } else {
+        without_fsync(conn, ops.len(), || group_transaction(conn, ops))
     }
-    let results = group_transaction(conn, ops);
-    if !fsync {
-        if let Err(e) = conn.pragma_update(None, "synchronous", "FULL") {
-            // Later durable writes must never run without fsync: refuse them all.
-            tracing::error!(error = %e, "could not restore synchronous=FULL");
-            return fail_all(ops.len(), &map_err(e));
-        }
+}
+
+/// Runs `transaction` (which answers one result per request) with `synchronous=NORMAL`: its
+/// COMMIT does not fsync. `synchronous` cannot change inside a transaction, so it is set
+/// around one. If it cannot be set, the `n` requests fail unattempted; if FULL cannot be
+/// restored, every request of the transaction fails, since later durable writes must never
+/// run without fsync.
+fn without_fsync(
+    conn: &Connection,
+    n: usize,
+    transaction: impl FnOnce() -> Vec<StoreResult<WriteReply>>,
+) -> Vec<StoreResult<WriteReply>> {
+    if let Err(e) = conn.pragma_update(None, "synchronous", "NORMAL") {
+        return fail_all(n, &map_err(e));
+    }
+    let results = transaction();
+    if let Err(e) = conn.pragma_update(None, "synchronous", "FULL") {
+        tracing::error!(error = %e, "could not restore synchronous=FULL");
+        return fail_all(results.len(), &map_err(e));
     }
     results
 }
@@ -408,10 +407,6 @@ mod tests {
         )
     }
 
-    fn is_touch(r: &Request) -> bool {
-        r.op.is_background()
-    }
-
     #[test]
     fn durable_writes_go_before_touch_flushes_queued_ahead_of_them() {
         let mut waiting: VecDeque<Request> = [
@@ -469,7 +464,7 @@ mod tests {
         let (run, results) = background_run(&conn, &mut rx, &mut waiting);
         assert_eq!((run.len(), results.len()), (1, 1));
         assert_eq!(waiting.len(), 2);
-        assert!(is_touch(&waiting[0]) && !is_touch(&waiting[1]));
+        assert!(waiting[0].op.is_background() && !waiting[1].op.is_background());
         // Touches never leave synchronous off for the durable writes after them.
         let sync: i64 = conn
             .query_row("PRAGMA synchronous", [], |r| r.get(0))

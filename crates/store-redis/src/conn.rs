@@ -125,6 +125,20 @@ pub(crate) fn map_err(e: RedisError) -> StoreError {
     }
 }
 
+/// An error reply to `WAIT`. Right after a failover the slot map may still name the old
+/// primary, now a replica, which refuses WAIT with a plain `ERR`: that is the same transient
+/// state as a MOVED (the client refreshes its map), so it is `Unavailable` too and the
+/// caller may retry. Any other reply is classified like every other command's.
+fn wait_error(e: RedisError) -> StoreError {
+    let on_replica = e.kind() == ErrorKind::Server(ServerErrorKind::ResponseError)
+        && e.detail().is_some_and(|d| d.contains("replica"));
+    if on_replica {
+        StoreError::Unavailable(format!("WAIT: {e}"))
+    } else {
+        map_err(e)
+    }
+}
+
 impl Conn {
     /// One command, bounded.
     pub(crate) async fn query<T: FromRedisValue>(
@@ -190,6 +204,8 @@ impl Conn {
                     c.route_command(cmd, route).await.map_err(map_err)
                 })
                 .await?;
+                // A routed command returns the node's error reply as a value.
+                let v = v.extract_error().map_err(wait_error)?;
                 redis::from_redis_value(v)
                     .map_err(|e| StoreError::Internal(format!("WAIT: {e}")))?
             }
@@ -200,5 +216,30 @@ impl Conn {
             )));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply_error(resp: &[u8]) -> RedisError {
+        let v = redis::parse_redis_value(resp).expect("resp");
+        v.extract_error().expect_err("an error reply")
+    }
+
+    #[test]
+    fn wait_refused_by_a_former_primary_is_unavailable_other_errors_are_not() {
+        // Redis 7's reply when WAIT reaches a node that has become a replica.
+        let replica = reply_error(
+            b"-ERR WAIT cannot be used with replica instances. Please also note that since \
+              Redis 4.0 if a replica is configured to be writable (which is not the default) \
+              writes to replicas are just local and are not propagated.\r\n",
+        );
+        assert!(matches!(wait_error(replica), StoreError::Unavailable(_)));
+        let syntax = reply_error(b"-ERR wrong number of arguments for 'wait' command\r\n");
+        assert!(matches!(wait_error(syntax), StoreError::Internal(_)));
+        let moved = reply_error(b"-MOVED 3999 127.0.0.1:6381\r\n");
+        assert!(matches!(wait_error(moved), StoreError::Unavailable(_)));
     }
 }

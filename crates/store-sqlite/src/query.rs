@@ -8,7 +8,7 @@
 //! them it returns a short page that still carries `next` (DESIGN.md §4), so no page costs
 //! an unbounded scan.
 
-use crate::rows::{ip_bytes, u64_bits, SESSION_COLS};
+use crate::rows::{ip_bytes, u64_bits, ACTIVITY_JOIN, LAST_ACTIVE, SESSION_COLS};
 use rusqlite::types::Value;
 use rusqlite::Connection;
 use sessiond_core::filter::SessionFilter;
@@ -164,20 +164,20 @@ fn identity_cond(q: &IdentityQuery) -> Cond {
     }
 }
 
-/// The last-activity bounds, both strict, as one condition: `narrow_range` probes the
-/// last-activity index with both.
+/// The last-activity bounds, both strict, as one condition. No index holds last activity
+/// (migration 7: a touch would move its entry), so it is always a residual condition.
 fn last_active_cond(f: &SessionFilter) -> Option<Cond> {
     match (f.last_active_before, f.last_active_after) {
         (Some(b), Some(a)) => Some(Cond::new(
-            "s.last_active_at < ? AND s.last_active_at > ?",
+            format!("{LAST_ACTIVE} < ? AND {LAST_ACTIVE} > ?"),
             vec![Value::Integer(b.nanos()), Value::Integer(a.nanos())],
         )),
         (Some(b), None) => Some(Cond::new(
-            "s.last_active_at < ?",
+            format!("{LAST_ACTIVE} < ?"),
             vec![Value::Integer(b.nanos())],
         )),
         (None, Some(a)) => Some(Cond::new(
-            "s.last_active_at > ?",
+            format!("{LAST_ACTIVE} > ?"),
             vec![Value::Integer(a.nanos())],
         )),
         (None, None) => None,
@@ -412,7 +412,7 @@ fn share_plan(tenant: u32, share: &str, mut all: Vec<(Key, Cond)>) -> Plan {
     }
 }
 
-/// A range index (CIDR, activity or opening times, operations in progress) that holds fewer
+/// A range index (CIDR, opening time, operations in progress) that holds fewer
 /// than [`RANGE_PROBE_CAP`] rows of the range: read all of them and let SQLite sort by id.
 fn narrow_range(
     conn: &Connection,
@@ -424,12 +424,10 @@ fn narrow_range(
     if let Some(c) = cond_of(Key::Originator).filter(|c| c.sql.contains("BETWEEN")) {
         candidates.push(("sessions_by_ip", c));
     }
-    // The time indexes cover live sessions only (tombstones would swamp "idle > 15m").
+    // The opening-time index covers live sessions only (tombstones would swamp
+    // "opened more than a day ago").
     if f.state == StateFilter::Active {
         let live = |c: Cond| Cond::new(format!("s.live = 1 AND {}", c.sql), c.params);
-        if let Some(c) = cond_of(Key::LastActive) {
-            candidates.push(("sessions_by_last_active", live(c)));
-        }
         if let Some(c) = cond_of(Key::Opened) {
             candidates.push(("sessions_by_opened", live(c)));
         }
@@ -544,7 +542,8 @@ impl Plan {
         params.push(Value::Integer(i64::try_from(rows).unwrap_or(i64::MAX)));
         Stmt {
             sql: format!(
-                "SELECT {SESSION_COLS}, {matched} FROM {} WHERE {where_} ORDER BY {} LIMIT ?",
+                "SELECT {SESSION_COLS}, {matched} FROM {} {ACTIVITY_JOIN} WHERE {where_} \
+                 ORDER BY {} LIMIT ?",
                 self.from, self.id_col
             ),
             params,
@@ -562,7 +561,10 @@ impl Plan {
         let mut params = Vec::new();
         let where_ = self.everything(max, &mut params);
         Stmt {
-            sql: format!("SELECT count(*) FROM {} WHERE {where_}", self.from),
+            sql: format!(
+                "SELECT count(*) FROM {} {ACTIVITY_JOIN} WHERE {where_}",
+                self.from
+            ),
             params,
         }
     }
@@ -572,7 +574,7 @@ impl Plan {
         let where_ = self.everything(max, &mut params);
         Stmt {
             sql: format!(
-                "SELECT {id} FROM {} WHERE {where_} ORDER BY {id} DESC LIMIT 1",
+                "SELECT {id} FROM {} {ACTIVITY_JOIN} WHERE {where_} ORDER BY {id} DESC LIMIT 1",
                 self.from,
                 id = self.id_col
             ),

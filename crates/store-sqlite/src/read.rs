@@ -3,7 +3,7 @@
 
 use crate::error::{corrupt, map_err};
 use crate::query::{plan, scan_budget, Stmt};
-use crate::rows::{session_from_row, N_SESSION_COLS, SESSION_COLS};
+use crate::rows::{session_from_row, ACTIVITY_JOIN, N_SESSION_COLS, SESSION_COLS};
 use crate::schema::open_reader;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use sessiond_core::filter::{ListQuery, Page, SessionFilter, TenantScope};
@@ -108,10 +108,11 @@ fn query_sessions(conn: &Connection, sql: &str, id: &SessionId) -> StoreResult<O
 }
 
 /// The hot-path statements, built once (validate runs `GET_AUTH` on every call).
-static GET: LazyLock<String> =
-    LazyLock::new(|| format!("SELECT {SESSION_COLS} FROM sessions s WHERE s.id = ?1"));
+static GET: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {SESSION_COLS} FROM sessions s {ACTIVITY_JOIN} WHERE s.id = ?1")
+});
 static GET_AUTH: LazyLock<String> = LazyLock::new(|| {
-    format!("SELECT {SESSION_COLS}, s.token_hash FROM sessions s WHERE s.id = ?1")
+    format!("SELECT {SESSION_COLS}, s.token_hash FROM sessions s {ACTIVITY_JOIN} WHERE s.id = ?1")
 });
 
 pub(crate) fn get_session(conn: &Connection, id: &SessionId) -> StoreResult<Option<Session>> {
@@ -235,14 +236,19 @@ pub(crate) fn explain_list(conn: &Connection, q: &ListQuery) -> StoreResult<Vec<
     rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
 }
 
+/// Live sessions whose exact deadline (`session_activity.expires_at`) has come, in the
+/// order of their indexed lower bounds. Bounds that came due early are moved by
+/// `write_ops::advance_deadlines` just before; one moved by a touch since is skipped here
+/// and moved by the next sweep.
 pub(crate) fn due_for_expiry(
     conn: &Connection,
     now: Timestamp,
     limit: usize,
 ) -> StoreResult<Vec<Session>> {
     let sql = format!(
-        "SELECT {SESSION_COLS} FROM sessions s INDEXED BY sessions_by_deadline \
-         WHERE s.live = 1 AND s.expires_at <= ?1 ORDER BY s.expires_at LIMIT ?2"
+        "SELECT {SESSION_COLS} FROM sessions s INDEXED BY sessions_by_deadline {ACTIVITY_JOIN} \
+         WHERE s.live = 1 AND s.expires_at <= ?1 AND coalesce(a.expires_at, s.expires_at) <= ?1 \
+         ORDER BY s.expires_at LIMIT ?2"
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(map_err)?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);

@@ -16,13 +16,20 @@ use std::str::FromStr;
 use std::time::Duration;
 
 /// The columns a `Session` is read from, in the order [`session_from_row`] decodes them.
-/// Queries alias the sessions table as `s`.
+/// Queries alias the sessions table as `s` and join [`ACTIVITY_JOIN`]: a live session's
+/// activity and call count are in `session_activity` (migration 7), an ended one's in its
+/// own row.
 pub(crate) const SESSION_COLS: &str = "s.id, s.kind, s.owner, s.external_id, s.tenant_id, \
     s.service, s.node_id, s.server_address, s.originator, s.user_domain, s.user_name, \
     s.user_sid, s.user_uid, s.user_gid, s.user_auth_id, s.user_full_name, s.user_agent, \
-    s.locale, s.is_guest, s.is_encrypted, s.share_names, s.num_opens, s.call_count, \
-    s.activity, s.opened_at, s.last_active_at, s.idle_timeout, s.absolute_timeout, s.state, \
-    s.ended_at, s.ended_by, s.end_reason, s.attributes, s.user_realm";
+    s.locale, s.is_guest, s.is_encrypted, s.share_names, s.num_opens, \
+    coalesce(a.call_count, s.call_count), s.activity, s.opened_at, \
+    coalesce(a.last_active_at, s.last_active_at), s.idle_timeout, s.absolute_timeout, \
+    s.state, s.ended_at, s.ended_by, s.end_reason, s.attributes, s.user_realm";
+/// The join every read of [`SESSION_COLS`] needs (one primary-key descent per row).
+pub(crate) const ACTIVITY_JOIN: &str = "LEFT JOIN session_activity a ON a.id = s.id";
+/// A live session's last activity, for filters.
+pub(crate) const LAST_ACTIVE: &str = "coalesce(a.last_active_at, s.last_active_at)";
 /// How many columns [`SESSION_COLS`] holds; extra selected columns start at this index.
 pub(crate) const N_SESSION_COLS: usize = 34;
 

@@ -235,6 +235,42 @@ DROP INDEX sessions_by_node;
 CREATE INDEX sessions_by_node ON sessions (node_id, tenant_id, id)
     WHERE node_id IS NOT NULL;
 "#,
+    // 7: what touches change lives in a narrow table of its own (issue 10). A touch used to
+    // rewrite the whole session row (~400 bytes, a random page of a table far larger than
+    // the writer's cache) and move its entries in the last-activity and deadline indexes:
+    // at 1M sessions ~2.5 dirty pages and ~4 page reads per touch. A row here is ~45 bytes
+    // keyed by the session id (one descent, no rowid lookup), so a flush dirties a page per
+    // ~100 sessions of a table that fits in the writer's cache.
+    //
+    // The row exists while the session is live: insert creates it, an end folds its values
+    // back into the session row and deletes it, so `coalesce(a.x, s.x)` is the current
+    // value of either. `expires_at` here is the exact deadline; `sessions.expires_at`
+    // (indexed) becomes a lower bound that touches no longer move: the sweep's read moves
+    // the bounds that came due early (`write_ops::advance_deadlines`). The last-activity
+    // index goes: keeping it would move an entry per touch again; an idle-time filter is a
+    // residual condition on another plan.
+    r#"
+CREATE TABLE session_activity (
+    id             TEXT PRIMARY KEY,
+    last_active_at INTEGER NOT NULL,
+    call_count     INTEGER NOT NULL,
+    expires_at     INTEGER
+) WITHOUT ROWID;
+INSERT INTO session_activity (id, last_active_at, call_count, expires_at)
+    SELECT id, last_active_at, call_count, expires_at FROM sessions WHERE live = 1 ORDER BY id;
+DROP INDEX sessions_by_last_active;
+-- The indexed bound never lies above the exact deadline. Core's touches only push a
+-- deadline later, so this never fires for them; any write that pulls a deadline in (or
+-- gives a session its first one) pulls the bound with it.
+CREATE TRIGGER session_activity_bound_follows_an_earlier_deadline
+AFTER UPDATE OF expires_at ON session_activity FOR EACH ROW
+WHEN NEW.expires_at IS NOT NULL AND (OLD.expires_at IS NULL OR NEW.expires_at < OLD.expires_at)
+BEGIN
+    UPDATE sessions SET expires_at = NEW.expires_at
+    WHERE id = NEW.id AND state = 'active'
+      AND (expires_at IS NULL OR expires_at > NEW.expires_at);
+END;
+"#,
 ];
 
 /// How long a connection waits on a lock before reporting `Unavailable`. Only checkpoints

@@ -14,6 +14,9 @@ use sessiond_core::{
     Timestamp,
 };
 
+/// Deadline bounds moved per writer transaction by `due_for_expiry`.
+const ADVANCE_CHUNK: usize = 4096;
+
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn insert_session(
@@ -98,6 +101,20 @@ impl SessionStore for SqliteStore {
     }
 
     async fn due_for_expiry(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<Session>> {
+        // First move the bounds that came due early (busy sessions), so that the read below
+        // finds the due ones without walking past them; a chunk at a time, so that durable
+        // writes queued meanwhile wait for one chunk at most.
+        loop {
+            match self
+                .writer
+                .submit(WriteOp::AdvanceDeadlines(now, ADVANCE_CHUNK))
+                .await?
+            {
+                WriteReply::Advanced(n) if (n as usize) < ADVANCE_CHUNK => break,
+                WriteReply::Advanced(_) => continue,
+                r => return Err(unexpected(r)),
+            }
+        }
         self.readers
             .run(move |c| read::due_for_expiry(c, now, limit))
             .await

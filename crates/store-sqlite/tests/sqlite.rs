@@ -385,8 +385,9 @@ async fn list_filters_are_answered_by_indexes() {
                 last_active_before: Some(at(10)),
                 ..SessionFilter::default()
             },
-            "sessions_by_last_active",
-            false,
+            // No index holds last activity (migration 7): the tenant's id order, residual.
+            "sessions_by_tenant",
+            true,
         ),
         (
             SessionFilter {
@@ -864,6 +865,109 @@ async fn operation_filters_use_the_operation_index() {
     assert_eq!(n, 10 + 2_500);
 }
 
+/// Migration 7 moves live sessions' activity into `session_activity`: a file left by
+/// schema 6 (activity in the session rows, a last-activity index) reads exactly the same
+/// after it, and touches, ends and the sweep work on the migrated rows.
+#[tokio::test]
+async fn migration_7_moves_activity_out_of_the_session_rows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("six.db");
+    let ids = Ids::default();
+    let touch = |id: &SessionId, secs: i64, calls: u64, exp: i64| Touch {
+        id: id.clone(),
+        at: at(secs),
+        calls,
+        expires_at: Some(at(exp)),
+    };
+    let (before, made) = {
+        let store = open(&path);
+        let mut made = Vec::new();
+        for i in 0..30 {
+            let s = session(ids.next(), 1, at(i));
+            insert(store.as_ref(), &s).await;
+            made.push(s.id);
+        }
+        let touches: Vec<Touch> = made[10..].iter().map(|id| touch(id, 500, 3, 900)).collect();
+        store.apply_touches(&touches).await.expect("touch");
+        // Ended before the touches (5..10) and after them (10..15).
+        store
+            .end_if_active(
+                &made[5..15],
+                &end_info(SessionState::Terminated, at(600), "op"),
+                false,
+            )
+            .await
+            .expect("end");
+        (everything(store.as_ref()).await, made)
+    };
+    assert_eq!(
+        before.iter().filter(|s| s.call_count == 3).count(),
+        20,
+        "an end keeps the touched call count"
+    );
+    {
+        // Back to schema 6: activity in the live rows, the table and its trigger gone.
+        let conn = rusqlite::Connection::open(&path).expect("raw");
+        conn.execute_batch(
+            "UPDATE sessions SET last_active_at = a.last_active_at, call_count = a.call_count,
+                 expires_at = a.expires_at
+             FROM session_activity a WHERE a.id = sessions.id;
+             DROP TABLE session_activity;
+             CREATE INDEX sessions_by_last_active ON sessions (last_active_at) WHERE live = 1;
+             PRAGMA user_version = 6;",
+        )
+        .expect("downgrade");
+    }
+    let store = open(&path);
+    assert_eq!(
+        store.schema_version().expect("version"),
+        MIGRATIONS.len() as i64
+    );
+    assert_eq!(everything(store.as_ref()).await, before);
+    let due = |n| {
+        let store = store.clone();
+        async move { store.due_for_expiry(at(n), 100).await.expect("due").len() }
+    };
+    assert_eq!(due(899).await, 0);
+    assert_eq!(due(900).await, 15, "the migrated live touched sessions");
+    // A touch of a migrated row moves its exact deadline; the bound it left behind is
+    // moved by the sweep's read instead of being reported.
+    store
+        .apply_touches(&[touch(&made[20], 800, 1, 1500)])
+        .await
+        .expect("touch");
+    assert_eq!(due(900).await, 14);
+    assert_eq!(due(1500).await, 15);
+    store
+        .end_if_active(
+            &made[20..21],
+            &end_info(SessionState::Closed, at(850), "svc"),
+            false,
+        )
+        .await
+        .expect("end");
+    let ended = store
+        .get_session(&made[20])
+        .await
+        .expect("get")
+        .expect("kept");
+    assert_eq!(
+        (ended.state, ended.last_active_at, ended.call_count),
+        (SessionState::Closed, at(800), 4)
+    );
+    // Ended sessions take no touch.
+    store
+        .apply_touches(&[touch(&made[20], 900, 1, 2000)])
+        .await
+        .expect("touch");
+    let ended = store
+        .get_session(&made[20])
+        .await
+        .expect("get")
+        .expect("kept");
+    assert_eq!((ended.last_active_at, ended.call_count), (at(800), 4));
+}
+
 /// A database written before migration 3 gets the operation columns and index on upgrade,
 /// computed for the rows it already holds.
 #[tokio::test]
@@ -887,6 +991,8 @@ async fn migration_3_covers_existing_rows() {
              ALTER TABLE sessions DROP COLUMN activity_started_at;
              DROP TABLE login_failures;
              ALTER TABLE sessions DROP COLUMN user_realm;
+             DROP TABLE session_activity;
+             CREATE INDEX sessions_by_last_active ON sessions (last_active_at) WHERE live = 1;
              PRAGMA user_version = 2;",
         )
         .expect("downgrade");

@@ -26,6 +26,8 @@ pub(crate) enum WriteOp {
         atomic: bool,
     },
     SetDeadline(SessionId, Option<Timestamp>),
+    /// See [`advance_deadlines`]; replies `Advanced`.
+    AdvanceDeadlines(Timestamp, usize),
     Purge(Timestamp, usize),
     CreateTenant(String),
     CreatePrincipal(Principal),
@@ -42,12 +44,16 @@ pub(crate) enum WriteOp {
 }
 
 impl WriteOp {
-    /// Only coalesced touches and login-failure counters may skip the fsync (DESIGN.md §1:
-    /// a crash may lose a second of last-activity times, never a registration or an end).
+    /// Only coalesced touches, login-failure counters and deadline bounds may skip the
+    /// fsync (DESIGN.md §1: a crash may lose a second of last-activity times, never a
+    /// registration or an end; a lost bound move leaves a bound that is still a bound).
     pub(crate) fn needs_fsync(&self) -> bool {
         !matches!(
             self,
-            WriteOp::Touches(_) | WriteOp::LoginFailure(..) | WriteOp::ClearLoginFailures(_)
+            WriteOp::Touches(_)
+                | WriteOp::LoginFailure(..)
+                | WriteOp::ClearLoginFailures(_)
+                | WriteOp::AdvanceDeadlines(..)
         )
     }
 
@@ -64,6 +70,8 @@ pub(crate) enum WriteReply {
     Done,
     Ended(EndBatch),
     Purged(u64),
+    /// Deadline bounds moved.
+    Advanced(u64),
     Tenant(Tenant),
     Deleted(u64),
     Failures(LoginFailures),
@@ -112,13 +120,13 @@ pub(crate) fn apply(conn: &Connection, op: &WriteOp) -> StoreResult<Applied> {
             })
         }
         WriteOp::SetDeadline(id, at) => {
-            conn.prepare_cached(
-                "UPDATE sessions SET expires_at = ?2 WHERE id = ?1 AND state = 'active'",
-            )
-            .and_then(|mut s| s.execute(params![id.as_str(), at.map(Timestamp::nanos)]))
-            .map_err(map_err)?;
+            set_deadline(conn, id, *at)?;
             done()
         }
+        WriteOp::AdvanceDeadlines(now, limit) => Ok(Applied {
+            reply: WriteReply::Advanced(advance_deadlines(conn, *now, *limit)?),
+            rollback: false,
+        }),
         WriteOp::Purge(before, limit) => Ok(Applied {
             reply: WriteReply::Purged(purge_ended(conn, *before, *limit)?),
             rollback: false,
@@ -155,7 +163,55 @@ fn insert_session(
     }
     let mut stmt = conn.prepare_cached(INSERT_SESSION).map_err(map_err)?;
     rows::insert(&mut stmt, s, hash, expires_at)?;
+    conn.prepare_cached(
+        "INSERT INTO session_activity (id, last_active_at, call_count, expires_at) \
+         VALUES (?1, ?2, ?3, ?4)",
+    )
+    .and_then(|mut a| {
+        a.execute(params![
+            s.id.as_str(),
+            s.last_active_at.nanos(),
+            counter(s.call_count),
+            expires_at.map(Timestamp::nanos)
+        ])
+    })
+    .map_err(map_err)?;
     insert_shares(conn, s)
+}
+
+/// Sets a live session's exact deadline (its activity row) and its indexed bound.
+fn set_deadline(conn: &Connection, id: &SessionId, at: Option<Timestamp>) -> StoreResult<()> {
+    let at = at.map(Timestamp::nanos);
+    conn.prepare_cached("UPDATE session_activity SET expires_at = ?2 WHERE id = ?1")
+        .and_then(|mut a| a.execute(params![id.as_str(), at]))
+        .map_err(map_err)?;
+    conn.prepare_cached("UPDATE sessions SET expires_at = ?2 WHERE id = ?1 AND state = 'active'")
+        .and_then(|mut s| s.execute(params![id.as_str(), at]))
+        .map_err(map_err)?;
+    Ok(())
+}
+
+/// Moves up to `limit` indexed deadline bounds that have come (`<= now`) but whose exact
+/// deadline has not, to that exact deadline; returns how many moved. Touches move only the
+/// exact deadline (migration 7), so a busy session's bound comes due early about once per
+/// idle timeout, and the sweep moves it here instead of ending it.
+pub(crate) fn advance_deadlines(
+    conn: &Connection,
+    now: Timestamp,
+    limit: usize,
+) -> StoreResult<u64> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    conn.prepare_cached(
+        "UPDATE sessions SET expires_at = \
+           (SELECT a.expires_at FROM session_activity a WHERE a.id = sessions.id) \
+         WHERE rowid IN (SELECT s.rowid FROM sessions s INDEXED BY sessions_by_deadline \
+           JOIN session_activity a ON a.id = s.id \
+           WHERE s.live = 1 AND s.expires_at <= ?1 \
+             AND (a.expires_at IS NULL OR a.expires_at > ?1) LIMIT ?2)",
+    )
+    .and_then(|mut u| u.execute(params![now.nanos(), limit]))
+    .map(|n| n as u64)
+    .map_err(map_err)
 }
 
 /// `NotFound` when absent, `Conflict` when ended (the trait's contract).
@@ -169,6 +225,9 @@ fn update_live(conn: &Connection, s: &Session, expires_at: Option<Timestamp>) ->
         let tenant: u32 = conn
             .prepare_cached("SELECT tenant_id FROM sessions WHERE id = ?1")
             .and_then(|mut q| q.query_row([s.id.as_str()], |r| r.get(0)))
+            .map_err(map_err)?;
+        conn.prepare_cached("UPDATE session_activity SET expires_at = ?2 WHERE id = ?1")
+            .and_then(|mut a| a.execute(params![s.id.as_str(), expires_at.map(Timestamp::nanos)]))
             .map_err(map_err)?;
         let mut stored = s.clone();
         stored.tenant_id = tenant;
@@ -186,16 +245,17 @@ fn state_of(conn: &Connection, id: &SessionId) -> StoreResult<Option<String>> {
         .map_err(map_err)
 }
 
-/// `last_active_at` only moves forward; the deadline follows the newest touch.
+/// `last_active_at` only moves forward; the exact deadline follows the newest touch. Only
+/// live sessions have an activity row, so an ended or unknown id changes nothing.
 fn apply_touches(conn: &Connection, touches: &[Touch]) -> StoreResult<()> {
     let mut stmt = conn
         .prepare_cached(
-            "UPDATE sessions SET \
+            "UPDATE session_activity SET \
                expires_at = CASE WHEN ?2 >= last_active_at THEN ?4 ELSE expires_at END, \
                last_active_at = max(last_active_at, ?2), \
                call_count = CASE WHEN ?3 > 9223372036854775807 - call_count \
                             THEN 9223372036854775807 ELSE call_count + ?3 END \
-             WHERE id = ?1 AND state = 'active'",
+             WHERE id = ?1",
         )
         .map_err(map_err)?;
     for t in touches {
@@ -227,9 +287,15 @@ fn end_if_active(
     // per-id UPDATE copied the same index pages once per id.
     let list = serde_json::to_string(&ids.iter().map(SessionId::as_str).collect::<Vec<_>>())
         .map_err(|e| StoreError::Internal(e.to_string()))?;
+    // The tombstone keeps the session's last activity and call count: they are folded in
+    // from its activity row, which then goes (only live sessions have one).
     let mut update = conn
         .prepare_cached(
-            "UPDATE sessions SET state = ?2, ended_at = ?3, ended_by = ?4, end_reason = ?5 \
+            "UPDATE sessions SET state = ?2, ended_at = ?3, ended_by = ?4, end_reason = ?5, \
+               last_active_at = coalesce((SELECT a.last_active_at FROM session_activity a \
+                                          WHERE a.id = sessions.id), last_active_at), \
+               call_count = coalesce((SELECT a.call_count FROM session_activity a \
+                                      WHERE a.id = sessions.id), call_count) \
              WHERE id IN (SELECT value FROM json_each(?1)) AND state = 'active' \
              RETURNING id",
         )
@@ -241,6 +307,11 @@ fn end_if_active(
         )
         .and_then(|rows| rows.collect::<Result<_, _>>())
         .map_err(map_err)?;
+    conn.prepare_cached(
+        "DELETE FROM session_activity WHERE id IN (SELECT value FROM json_each(?1))",
+    )
+    .and_then(|mut d| d.execute([&list]))
+    .map_err(map_err)?;
     let mut outcomes = Vec::with_capacity(ids.len());
     for id in ids {
         // A repeated id is ended once; its later copies find it ended, as they would have.

@@ -968,6 +968,67 @@ async fn migration_7_moves_activity_out_of_the_session_rows() {
     assert_eq!((ended.last_active_at, ended.call_count), (at(800), 4));
 }
 
+/// Touches move only the exact deadline; the sweep's read moves the indexed bounds that came
+/// due early, a writer transaction of at most 4,096 at a time, and keeps going until none is
+/// left: 5,000 early bounds in front of one due session, and one call finds exactly it.
+#[tokio::test]
+async fn the_sweep_moves_every_early_bound_and_finds_the_due_session_behind_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("early.db");
+    let store = open(&path);
+    let ids = Ids::default();
+    let early: Vec<Session> = (0..5000).map(|_| session(ids.next(), 1, at(0))).collect();
+    store
+        .insert_many(
+            early
+                .iter()
+                .map(|s| (s.clone(), hash_of(&s.id), Some(at(100))))
+                .collect(),
+        )
+        .await
+        .expect("insert");
+    let due_one = session(ids.next(), 1, at(0));
+    store
+        .insert_session(&due_one, &hash_of(&due_one.id), Some(at(500)))
+        .await
+        .expect("insert");
+    let touches: Vec<Touch> = early
+        .iter()
+        .map(|s| Touch {
+            id: s.id.clone(),
+            at: at(50),
+            calls: 1,
+            expires_at: Some(at(1000)),
+        })
+        .collect();
+    store.apply_touches(&touches).await.expect("touch");
+    let bounds_at_or_before = |t: i64| -> i64 {
+        let conn = rusqlite::Connection::open(&path).expect("raw");
+        conn.query_row(
+            "SELECT count(*) FROM sessions WHERE live = 1 AND expires_at <= ?1",
+            [at(t).nanos()],
+            |r| r.get(0),
+        )
+        .expect("count")
+    };
+    assert_eq!(bounds_at_or_before(600), 5001, "touches leave the bounds");
+    let due = store.due_for_expiry(at(600), 10).await.expect("due");
+    assert_eq!(
+        due.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
+        vec![due_one.id.clone()]
+    );
+    assert_eq!(bounds_at_or_before(600), 1, "every early bound was moved");
+    assert_eq!(bounds_at_or_before(1000), 5001, "to the exact deadline");
+    assert_eq!(
+        store
+            .due_for_expiry(at(1000), 10_000)
+            .await
+            .expect("due")
+            .len(),
+        5001
+    );
+}
+
 /// A database written before migration 3 gets the operation columns and index on upgrade,
 /// computed for the rows it already holds.
 #[tokio::test]

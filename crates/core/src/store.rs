@@ -151,6 +151,22 @@ pub trait SessionStore: Send + Sync + 'static {
         atomic: bool,
     ) -> StoreResult<EndBatch>;
 
+    /// [`SessionStore::end_if_active`], and `audit` appended in the same durable step if
+    /// that step ends exactly `expected` sessions and commits; the `bool` says whether it
+    /// was appended. Core builds the record for the count it expects (the sessions it read
+    /// as live); when a concurrent end won some of them the record would be wrong, so the
+    /// store leaves it and core appends the right one itself. A store whose audit log lives
+    /// apart from its sessions may never append it (Redis: a directory key, in another slot
+    /// than the sessions).
+    async fn end_if_active_audited(
+        &self,
+        ids: &[SessionId],
+        end: &EndInfo,
+        atomic: bool,
+        audit: &AuditRecord,
+        expected: usize,
+    ) -> StoreResult<(EndBatch, bool)>;
+
     /// Active sessions whose stored deadline is at or before `now`, oldest deadline first.
     async fn due_for_expiry(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<Session>>;
     /// Corrects a stored deadline of an active session (the sweeper found it stale).

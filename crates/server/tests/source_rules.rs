@@ -51,11 +51,13 @@ fn offenders(dir: &str, needle: &str, allowed: &[&str]) -> Vec<String> {
 #[test]
 fn every_end_and_every_creation_goes_through_one_path_in_core() {
     for dir in ["crates/core/src", "crates/api/src", "crates/server/src"] {
-        let ends = offenders(dir, ".end_if_active(", &["core/src/registry/ending.rs"]);
-        assert!(
-            ends.is_empty(),
-            "only registry/ending.rs (the funnel) may end sessions in the store: {ends:?}"
-        );
+        for needle in [".end_if_active(", ".end_if_active_audited("] {
+            let ends = offenders(dir, needle, &["core/src/registry/ending.rs"]);
+            assert!(
+                ends.is_empty(),
+                "only registry/ending.rs (the funnel) may end sessions in the store: {ends:?}"
+            );
+        }
         let inserts = offenders(dir, ".insert_session(", &["core/src/registry/creating.rs"]);
         assert!(
             inserts.is_empty(),

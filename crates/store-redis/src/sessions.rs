@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use futures_util::future::try_join_all;
 use sessiond_core::filter::{ListQuery, Page, SessionFilter};
 use sessiond_core::store::{EndBatch, EndInfo, EndOutcome, SessionStore, TokenHash, Touch};
-use sessiond_core::{Session, SessionId, SessionState, StoreError, StoreResult, Timestamp};
+use sessiond_core::{
+    AuditRecord, Session, SessionId, SessionState, StoreError, StoreResult, Timestamp,
+};
 use std::collections::{BTreeMap, HashSet};
 
 /// Calls of due.lua per shard in one `due_for_expiry` while early entries use up its budget:
@@ -273,6 +275,20 @@ impl SessionStore for RedisStore {
 
     async fn max_matching_id(&self, f: &SessionFilter) -> StoreResult<Option<SessionId>> {
         crate::list::max_id(self, f).await
+    }
+
+    /// Never appends the record: the audit log is a directory key and the sessions live on
+    /// their shards (different slots in a Cluster), so no script could write both at once;
+    /// core appends it after the ends.
+    async fn end_if_active_audited(
+        &self,
+        ids: &[SessionId],
+        end: &EndInfo,
+        atomic: bool,
+        _audit: &AuditRecord,
+        _expected: usize,
+    ) -> StoreResult<(EndBatch, bool)> {
+        Ok((self.end_if_active(ids, end, atomic).await?, false))
     }
 
     async fn end_if_active(

@@ -17,6 +17,35 @@ use sessiond_core::{
 /// Deadline bounds moved per writer transaction by `due_for_expiry`.
 const ADVANCE_CHUNK: usize = 4096;
 
+impl SqliteStore {
+    /// One end op: the batch, and whether `audit` was appended in its transaction.
+    async fn end(
+        &self,
+        ids: &[SessionId],
+        end: &EndInfo,
+        atomic: bool,
+        audit: Option<(AuditRecord, usize)>,
+    ) -> StoreResult<(EndBatch, bool)> {
+        if ids.is_empty() {
+            let none = EndBatch {
+                committed: true,
+                outcomes: vec![],
+            };
+            return Ok((none, false));
+        }
+        let op = WriteOp::End {
+            ids: ids.to_vec(),
+            end: end.clone(),
+            atomic,
+            audit,
+        };
+        match self.writer.submit(op).await? {
+            WriteReply::Ended(b, audited) => Ok((b, audited)),
+            r => Err(unexpected(r)),
+        }
+    }
+}
+
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn insert_session(
@@ -83,21 +112,19 @@ impl SessionStore for SqliteStore {
         end: &EndInfo,
         atomic: bool,
     ) -> StoreResult<EndBatch> {
-        if ids.is_empty() {
-            return Ok(EndBatch {
-                committed: true,
-                outcomes: vec![],
-            });
-        }
-        let op = WriteOp::End {
-            ids: ids.to_vec(),
-            end: end.clone(),
-            atomic,
-        };
-        match self.writer.submit(op).await? {
-            WriteReply::Ended(b) => Ok(b),
-            r => Err(unexpected(r)),
-        }
+        self.end(ids, end, atomic, None).await.map(|(b, _)| b)
+    }
+
+    async fn end_if_active_audited(
+        &self,
+        ids: &[SessionId],
+        end: &EndInfo,
+        atomic: bool,
+        audit: &AuditRecord,
+        expected: usize,
+    ) -> StoreResult<(EndBatch, bool)> {
+        self.end(ids, end, atomic, Some((audit.clone(), expected)))
+            .await
     }
 
     async fn due_for_expiry(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<Session>> {

@@ -369,12 +369,13 @@ mod tests {
                 reason: None,
             },
             atomic: true,
+            audit: None,
         };
         let results = commit_group(&conn, &[&ok1, &dup, &end_none, &ok2]);
         assert!(matches!(results[0], Ok(WriteReply::Tenant(_))));
         assert!(matches!(results[1], Err(StoreError::Conflict(_))));
         match &results[2] {
-            Ok(WriteReply::Ended(b)) => {
+            Ok(WriteReply::Ended(b, _)) => {
                 assert!(!b.committed);
                 assert_eq!(b.outcomes, vec![EndOutcome::NotFound]);
             }

@@ -968,6 +968,47 @@ async fn migration_7_moves_activity_out_of_the_session_rows() {
     assert_eq!((ended.last_active_at, ended.call_count), (at(800), 4));
 }
 
+/// SQLite appends an end's audit record in the end's own transaction (one fsync for a
+/// Qumulo close of 100, not two) whenever the count holds.
+#[tokio::test]
+async fn an_end_and_its_audit_record_are_one_transaction() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir.path().join("audit.db"));
+    let ids = Ids::default();
+    let live: Vec<Session> = (0..3).map(|i| session(ids.next(), 1, at(i))).collect();
+    for s in &live {
+        insert(store.as_ref(), s).await;
+    }
+    let record = AuditRecord {
+        at: at(9),
+        actor: "ops".into(),
+        tenant_id: 1,
+        action: "sessions.terminate".into(),
+        target: "3 of 3 ids".into(),
+        origin: None,
+        detail: None,
+    };
+    let all: Vec<SessionId> = live.iter().map(|s| s.id.clone()).collect();
+    let (b, audited) = store
+        .end_if_active_audited(
+            &all,
+            &end_info(SessionState::Terminated, at(9), "ops"),
+            false,
+            &record,
+            3,
+        )
+        .await
+        .expect("end");
+    assert!(b.committed && audited);
+    assert_eq!(
+        store
+            .list_audit(&TenantScope::All, 10)
+            .await
+            .expect("audit"),
+        vec![record]
+    );
+}
+
 /// Touches move only the exact deadline; the sweep's read moves the indexed bounds that came
 /// due early, a writer transaction of at most 4,096 at a time, and keeps going until none is
 /// left: 5,000 early bounds in front of one due session, and one call finds exactly it.

@@ -3,7 +3,7 @@
 //! isolation between callers, and external-id uniqueness under concurrent registrations.
 
 use crate::fixtures::{ids_of, login, Env, Ids};
-use sessiond_core::filter::{SessionFilter, StateFilter};
+use sessiond_core::filter::{SessionFilter, StateFilter, TenantScope};
 use sessiond_core::registry::{BulkItem, BulkTerminate, EndScope, ItemOutcome, ListRequest};
 use sessiond_core::rules::bulk::BulkMode;
 use sessiond_core::token::Token;
@@ -126,6 +126,58 @@ pub async fn timeouts_with_manual_clock(store: Arc<dyn Store>) {
     for id in [&idle.id, &busy.id] {
         assert!(env.store().get_session(id).await.expect("get").is_none());
     }
+}
+
+/// A best-effort terminate of ids leaves exactly one audit record saying how many of the
+/// listed ids it ended (in the ends' own durable step where the store can, after them
+/// otherwise), and none when it ended nothing.
+pub async fn bulk_terminate_is_audited_once(store: Arc<dyn Store>) {
+    let env = Env::new(store.clone()).await;
+    let (r, admin) = (&env.registry, &env.admin);
+    let scope = EndScope::tenant(admin.scope());
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        let (s, _) = register(&env, admin, request(&format!("a{i}"), Domain::Local)).await;
+        ids.push(s.id.to_string());
+    }
+    let bad = Ids::default().next().to_string();
+    let terminations = || async {
+        store
+            .list_audit(&TenantScope::All, 100)
+            .await
+            .expect("audit")
+            .into_iter()
+            .filter(|a| a.action == "sessions.terminate")
+            .map(|a| (a.target, a.detail))
+            .collect::<Vec<_>>()
+    };
+    let scope = &scope;
+    let terminate = |raw: Vec<String>| async move {
+        r.terminate_ids(
+            admin,
+            &raw,
+            BulkMode::BestEffort,
+            Some("r".into()),
+            scope,
+            false,
+        )
+        .await
+        .expect("terminate")
+        .terminated
+    };
+    let three = vec![ids[0].clone(), ids[1].clone(), bad, ids[2].clone()];
+    assert_eq!(terminate(three).await, 3);
+    assert_eq!(
+        terminations().await,
+        vec![("3 of 4 ids".to_string(), Some("r".to_string()))]
+    );
+    // One of two already ended: the record counts the one this call ended.
+    assert_eq!(terminate(vec![ids[0].clone(), ids[3].clone()]).await, 1);
+    assert_eq!(terminations().await.len(), 2);
+    assert_eq!(terminations().await[0].0, "1 of 2 ids");
+    // Nothing ended, nothing recorded.
+    assert_eq!(terminate(vec![ids[0].clone()]).await, 0);
+    assert_eq!(terminations().await.len(), 2);
 }
 
 fn item(id: &str, outcome: ItemOutcome) -> BulkItem {

@@ -8,7 +8,8 @@ use crate::fixtures::{
 use sessiond_core::filter::{SessionFilter, StateFilter, TenantScope};
 use sessiond_core::store::{EndOutcome, Touch};
 use sessiond_core::{
-    Activity, Domain, HumanDuration, SessionKind, SessionState, Store, StoreError, Timestamp, User,
+    Activity, AuditRecord, Domain, HumanDuration, SessionKind, SessionState, Store, StoreError,
+    Timestamp, User,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -553,4 +554,67 @@ pub async fn sweeper_primitives(store: Arc<dyn Store>) {
     for id in [&made[2], &made[4]] {
         assert_eq!(state_of(store, id).await, SessionState::Active);
     }
+}
+
+/// An end with its audit record (`end_if_active_audited`): the record is appended only when
+/// the step ends exactly the expected number of sessions and commits, and then exactly once;
+/// a store may also never append it (the default), and then it is not there either.
+pub async fn audited_ends_append_only_when_the_count_holds(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let ids = Ids::default();
+    let mut live = Vec::new();
+    for i in 0..4 {
+        let s = session(ids.next(), 1, at(i));
+        insert(store, &s).await;
+        live.push(s.id);
+    }
+    let rec = |target: &str| AuditRecord {
+        at: at(50),
+        actor: "ops".into(),
+        tenant_id: 1,
+        action: "sessions.terminate".into(),
+        target: target.into(),
+        origin: None,
+        detail: Some("why".into()),
+    };
+    let end = end_info(SessionState::Terminated, at(50), "ops");
+    let listed = |target: &'static str| async move {
+        store
+            .list_audit(&TenantScope::All, 100)
+            .await
+            .expect("audit")
+            .iter()
+            .filter(|r| r.target == target)
+            .count()
+    };
+    let (b, audited) = store
+        .end_if_active_audited(&live[..2], &end, false, &rec("2 of 2 ids"), 2)
+        .await
+        .expect("end");
+    assert!(b.committed);
+    assert_eq!(b.outcomes, vec![EndOutcome::Ended, EndOutcome::Ended]);
+    assert_eq!(listed("2 of 2 ids").await, usize::from(audited));
+    // live[1] has ended already: one end where two were expected, so no record.
+    let (b, audited) = store
+        .end_if_active_audited(&live[1..3], &end, false, &rec("2 of 2 again"), 2)
+        .await
+        .expect("end");
+    assert_eq!(
+        b.outcomes,
+        vec![
+            EndOutcome::AlreadyEnded(SessionState::Terminated),
+            EndOutcome::Ended
+        ]
+    );
+    assert!(!audited);
+    assert_eq!(listed("2 of 2 again").await, 0);
+    // Atomic and not all live: nothing ends, nothing is recorded.
+    let (b, audited) = store
+        .end_if_active_audited(&live[2..4], &end, true, &rec("atomic"), 1)
+        .await
+        .expect("end");
+    assert!(!b.committed);
+    assert!(!audited);
+    assert_eq!(listed("atomic").await, 0);
+    assert_eq!(state_of(store, &live[3]).await, SessionState::Active);
 }

@@ -225,7 +225,7 @@ impl Registry {
             reason: Some("logout".into()),
         };
         let scope = EndScope::tenant(TenantScope::One(caller.tenant_id));
-        self.end_ids(std::slice::from_ref(own), &scope, &end, false)
+        self.end_ids(std::slice::from_ref(own), &scope, &end, false, None)
             .await?;
         Ok(())
     }

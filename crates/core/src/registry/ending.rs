@@ -4,7 +4,7 @@
 //! and caches) hook here, so each end is seen exactly once whatever caused it.
 
 use super::Registry;
-use crate::domain::{Session, SessionId, SessionKind, SessionState, TenantId, User};
+use crate::domain::{AuditRecord, Session, SessionId, SessionKind, SessionState, TenantId, User};
 use crate::error::{CoreError, CoreResult};
 use crate::filter::TenantScope;
 use crate::rules::state::can_transition;
@@ -85,7 +85,13 @@ pub struct EndReport {
     pub committed: bool,
     pub outcomes: Vec<EndOutcome>,
     pub ended: Vec<EndedSession>,
+    /// The call's audit record was appended with the ends, in the same durable step.
+    pub audited: bool,
 }
+
+/// Builds a call's audit record for the number of sessions it ended (the funnel asks for the
+/// number it expects, so the store can append the record in the ends' own transaction).
+pub(crate) type AuditOf<'a> = &'a (dyn Fn(u64) -> AuditRecord + Send + Sync);
 
 impl EndReport {
     pub fn ended_count(&self) -> u64 {
@@ -102,6 +108,20 @@ impl Registry {
         end: &EndInfo,
         atomic: bool,
     ) -> CoreResult<EndReport> {
+        self.end_admitted_audited(targets, end, atomic, None).await
+    }
+
+    /// The funnel, given the call's audit record: the store appends it with the ends when
+    /// they are exactly the sessions read as live (one durable step instead of two: a
+    /// Qumulo close of 100 is one fsync). Otherwise `audited` is false and the caller
+    /// appends the record for what did end.
+    pub(crate) async fn end_admitted_audited(
+        &self,
+        targets: &[Session],
+        end: &EndInfo,
+        atomic: bool,
+        audit: Option<AuditOf<'_>>,
+    ) -> CoreResult<EndReport> {
         if !can_transition(SessionState::Active, end.state) {
             return Err(CoreError::Internal(format!(
                 "a session cannot end as {}",
@@ -115,7 +135,17 @@ impl Registry {
             });
         }
         let ids: Vec<SessionId> = targets.iter().map(|s| s.id.clone()).collect();
-        let batch = self.store.end_if_active(&ids, end, atomic).await?;
+        let (batch, audited) = match audit {
+            Some(record_for) => {
+                // A repeated id ends once.
+                let expected = ids.iter().collect::<std::collections::HashSet<_>>().len();
+                let record = record_for(expected as u64);
+                self.store
+                    .end_if_active_audited(&ids, end, atomic, &record, expected)
+                    .await?
+            }
+            None => (self.store.end_if_active(&ids, end, atomic).await?, false),
+        };
         let ended: Vec<EndedSession> = if batch.committed {
             targets
                 .iter()
@@ -141,6 +171,7 @@ impl Registry {
             committed: batch.committed,
             outcomes: batch.outcomes,
             ended,
+            audited,
         })
     }
 
@@ -153,6 +184,7 @@ impl Registry {
         scope: &EndScope,
         end: &EndInfo,
         atomic: bool,
+        audit: Option<AuditOf<'_>>,
     ) -> CoreResult<EndReport> {
         let found = self.store.get_sessions(ids).await?;
         let mut outcomes: Vec<Option<EndOutcome>> = Vec::with_capacity(ids.len());
@@ -178,9 +210,12 @@ impl Registry {
                     .map(|o| o.unwrap_or(EndOutcome::Ended))
                     .collect(),
                 ended: Vec::new(),
+                audited: false,
             });
         }
-        let report = self.end_admitted(&targets, end, atomic).await?;
+        let report = self
+            .end_admitted_audited(&targets, end, atomic, audit)
+            .await?;
         let mut cas = report.outcomes.into_iter();
         let outcomes = outcomes
             .into_iter()
@@ -190,6 +225,7 @@ impl Registry {
             committed: report.committed,
             outcomes,
             ended: report.ended,
+            audited: report.audited,
         })
     }
 }

@@ -138,11 +138,15 @@ impl Registry {
         }
     }
 
-    /// Appends an audit record of `caller`'s action. The action itself is already durable
-    /// (a termination is also recorded on its tombstone), so a failed append is logged, not
-    /// turned into an error of an action that happened.
-    async fn audit(&self, caller: &Caller, action: &str, target: &str, detail: Option<String>) {
-        let rec = crate::domain::AuditRecord {
+    /// The audit record of `caller`'s action, now.
+    fn audit_record(
+        &self,
+        caller: &Caller,
+        action: &str,
+        target: &str,
+        detail: Option<String>,
+    ) -> crate::domain::AuditRecord {
+        crate::domain::AuditRecord {
             at: self.clock.now(),
             actor: caller.principal.clone(),
             tenant_id: caller.tenant_id,
@@ -150,7 +154,14 @@ impl Registry {
             target: target.to_string(),
             origin: None,
             detail,
-        };
+        }
+    }
+
+    /// Appends an audit record of `caller`'s action. The action itself is already durable
+    /// (a termination is also recorded on its tombstone), so a failed append is logged, not
+    /// turned into an error of an action that happened.
+    async fn audit(&self, caller: &Caller, action: &str, target: &str, detail: Option<String>) {
+        let rec = self.audit_record(caller, action, target, detail);
         if let Err(e) = self.store.append_audit(&[rec]).await {
             tracing::warn!(error = %e, "audit append failed");
         }

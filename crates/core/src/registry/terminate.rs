@@ -2,6 +2,7 @@
 //! through in bounded chunks, with dry runs pinned by a `confirm` token. Every end goes
 //! through the funnel in `ending.rs`.
 
+use super::ending::AuditOf;
 use super::{canonical_filter, Caller, EndScope, EndedSession, Registry};
 use crate::domain::{Privilege, Session, SessionId, SessionState};
 use crate::error::{CoreError, CoreResult};
@@ -53,6 +54,8 @@ pub struct BulkEnd {
     pub items: Vec<BulkItem>,
     pub terminated: u64,
     pub ended: Vec<EndedSession>,
+    /// The request's audit record was appended with the ends (see `end_admitted_audited`).
+    pub(crate) audited: bool,
 }
 
 impl BulkEnd {
@@ -111,7 +114,7 @@ impl Registry {
         caller.require(Privilege::SessionsTerminate)?;
         let end = self.end_info(caller, reason)?;
         let report = self
-            .end_ids(std::slice::from_ref(id), &scope, &end, false)
+            .end_ids(std::slice::from_ref(id), &scope, &end, false, None)
             .await?;
         match report.outcomes.first() {
             Some(EndOutcome::Ended) => {
@@ -181,10 +184,22 @@ impl Registry {
                     self.end_all_or_nothing(raw_ids, &parsed, scope, &end)
                         .await?
                 }
-                BulkMode::BestEffort => self.end_best_effort(raw_ids, &parsed, scope, &end).await?,
+                BulkMode::BestEffort => {
+                    let m = raw_ids.len();
+                    let record_for = |n: u64| {
+                        self.audit_record(
+                            caller,
+                            "sessions.terminate",
+                            &format!("{n} of {m} ids"),
+                            end.reason.clone(),
+                        )
+                    };
+                    self.end_best_effort(raw_ids, &parsed, scope, &end, &record_for)
+                        .await?
+                }
             }
         };
-        if done.terminated > 0 {
+        if done.terminated > 0 && !done.audited {
             self.audit(
                 caller,
                 "sessions.terminate",
@@ -212,7 +227,7 @@ impl Registry {
                 ItemOutcome::OwnSession
             } else if let Some(id) = id {
                 let mut r = self
-                    .end_ids(std::slice::from_ref(id), scope, end, false)
+                    .end_ids(std::slice::from_ref(id), scope, end, false, None)
                     .await?;
                 done.ended.append(&mut r.ended);
                 r.outcomes
@@ -270,7 +285,7 @@ impl Registry {
                 unique.push(id.clone());
             }
         }
-        let r = self.end_ids(&unique, scope, end, true).await?;
+        let r = self.end_ids(&unique, scope, end, true, None).await?;
         let outcome: std::collections::HashMap<&SessionId, &EndOutcome> =
             unique.iter().zip(&r.outcomes).collect();
         let items = raw_ids
@@ -290,24 +305,31 @@ impl Registry {
             items,
             terminated: r.ended_count(),
             ended: r.ended,
+            audited: false,
         })
     }
 
-    /// Every id tried, in chunks of `end_chunk` (bounded memory and transaction size).
+    /// Every id tried, in chunks of `end_chunk` (bounded memory and transaction size). A
+    /// request of one chunk (a Qumulo close of 100) hands its audit record to the funnel, so
+    /// the ends and the record are one durable step.
     async fn end_best_effort(
         &self,
         raw_ids: &[String],
         parsed: &[Option<SessionId>],
         scope: &EndScope,
         end: &EndInfo,
+        record_for: AuditOf<'_>,
     ) -> CoreResult<BulkEnd> {
         let mut done = BulkEnd::default();
+        let one_chunk = raw_ids.len() <= self.cfg.end_chunk;
         for (raws, chunk) in raw_ids
             .chunks(self.cfg.end_chunk)
             .zip(parsed.chunks(self.cfg.end_chunk))
         {
             let ids: Vec<SessionId> = chunk.iter().flatten().cloned().collect();
-            let mut r = self.end_ids(&ids, scope, end, false).await?;
+            let audit = one_chunk.then_some(record_for);
+            let mut r = self.end_ids(&ids, scope, end, false, audit).await?;
+            done.audited = r.audited;
             let mut outcomes = r.outcomes.iter();
             for (raw, p) in raws.iter().zip(chunk) {
                 let o = match p {

@@ -148,7 +148,7 @@ fn delete_access_keys(
     Ok(n as u64)
 }
 
-fn append_audit(conn: &Connection, records: &[AuditRecord]) -> StoreResult<()> {
+pub(super) fn append_audit(conn: &Connection, records: &[AuditRecord]) -> StoreResult<()> {
     let mut stmt = conn
         .prepare_cached(
             "INSERT INTO audit (at, actor, tenant_id, action, target, origin, detail) \

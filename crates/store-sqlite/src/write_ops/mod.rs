@@ -24,6 +24,9 @@ pub(crate) enum WriteOp {
         ids: Vec<SessionId>,
         end: EndInfo,
         atomic: bool,
+        /// Appended in the same transaction if exactly this many sessions end
+        /// (`SessionStore::end_if_active_audited`).
+        audit: Option<(AuditRecord, usize)>,
     },
     SetDeadline(SessionId, Option<Timestamp>),
     /// See [`advance_deadlines`]; replies `Advanced`.
@@ -68,7 +71,8 @@ impl WriteOp {
 #[derive(Debug)]
 pub(crate) enum WriteReply {
     Done,
-    Ended(EndBatch),
+    /// The batch, and whether its audit record was appended with it.
+    Ended(EndBatch, bool),
     Purged(u64),
     /// Deadline bounds moved.
     Advanced(u64),
@@ -107,15 +111,30 @@ pub(crate) fn apply(conn: &Connection, op: &WriteOp) -> StoreResult<Applied> {
             apply_touches(conn, touches)?;
             done()
         }
-        WriteOp::End { ids, end, atomic } => {
+        WriteOp::End {
+            ids,
+            end,
+            atomic,
+            audit,
+        } => {
             let outcomes = end_if_active(conn, ids, end)?;
-            let all_ended = outcomes.iter().all(|o| *o == EndOutcome::Ended);
-            let rollback = *atomic && !all_ended;
+            let ended = outcomes.iter().filter(|o| **o == EndOutcome::Ended).count();
+            let rollback = *atomic && ended < outcomes.len();
+            let audited = match audit {
+                Some((record, expected)) if !rollback && ended == *expected => {
+                    directory::append_audit(conn, std::slice::from_ref(record))?;
+                    true
+                }
+                _ => false,
+            };
             Ok(Applied {
-                reply: WriteReply::Ended(EndBatch {
-                    committed: !rollback,
-                    outcomes,
-                }),
+                reply: WriteReply::Ended(
+                    EndBatch {
+                        committed: !rollback,
+                        outcomes,
+                    },
+                    audited,
+                ),
                 rollback,
             })
         }

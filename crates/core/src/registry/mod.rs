@@ -161,7 +161,13 @@ impl Registry {
     /// (a termination is also recorded on its tombstone), so a failed append is logged, not
     /// turned into an error of an action that happened.
     async fn audit(&self, caller: &Caller, action: &str, target: &str, detail: Option<String>) {
-        let rec = self.audit_record(caller, action, target, detail);
+        self.append_audit_record(self.audit_record(caller, action, target, detail))
+            .await;
+    }
+
+    /// Appends a record built with [`Registry::audit_record`]; a failure is logged (see
+    /// [`Registry::audit`]).
+    async fn append_audit_record(&self, rec: crate::domain::AuditRecord) {
         if let Err(e) = self.store.append_audit(&[rec]).await {
             tracing::warn!(error = %e, "audit append failed");
         }

@@ -151,6 +151,15 @@ impl Registry {
             ));
         }
         let end = self.end_info(caller, reason)?;
+        let m = raw_ids.len();
+        let record_for = |n: u64| {
+            self.audit_record(
+                caller,
+                "sessions.terminate",
+                &format!("{n} of {m} ids"),
+                end.reason.clone(),
+            )
+        };
         let parsed: Vec<Option<SessionId>> = raw_ids.iter().map(|s| SessionId::parse(s)).collect();
         // The caller's own login session, when this dialect refuses it.
         let own_id = caller.session_id.as_ref().filter(|_| refuse_own);
@@ -185,28 +194,13 @@ impl Registry {
                         .await?
                 }
                 BulkMode::BestEffort => {
-                    let m = raw_ids.len();
-                    let record_for = |n: u64| {
-                        self.audit_record(
-                            caller,
-                            "sessions.terminate",
-                            &format!("{n} of {m} ids"),
-                            end.reason.clone(),
-                        )
-                    };
                     self.end_best_effort(raw_ids, &parsed, scope, &end, &record_for)
                         .await?
                 }
             }
         };
         if done.terminated > 0 && !done.audited {
-            self.audit(
-                caller,
-                "sessions.terminate",
-                &format!("{} of {} ids", done.terminated, raw_ids.len()),
-                end.reason.clone(),
-            )
-            .await;
+            self.append_audit_record(record_for(done.terminated)).await;
         }
         Ok(done)
     }

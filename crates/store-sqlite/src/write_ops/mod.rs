@@ -214,11 +214,7 @@ fn set_deadline(conn: &Connection, id: &SessionId, at: Option<Timestamp>) -> Sto
 /// deadline has not, to that exact deadline; returns how many moved. Touches move only the
 /// exact deadline (migration 7), so a busy session's bound comes due early about once per
 /// idle timeout, and the sweep moves it here instead of ending it.
-pub(crate) fn advance_deadlines(
-    conn: &Connection,
-    now: Timestamp,
-    limit: usize,
-) -> StoreResult<u64> {
+fn advance_deadlines(conn: &Connection, now: Timestamp, limit: usize) -> StoreResult<u64> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     conn.prepare_cached(
         "UPDATE sessions SET expires_at = \

@@ -200,12 +200,17 @@ fn insert_session(
 
 /// Sets a live session's exact deadline (its activity row) and its indexed bound.
 fn set_deadline(conn: &Connection, id: &SessionId, at: Option<Timestamp>) -> StoreResult<()> {
-    let at = at.map(Timestamp::nanos);
-    conn.prepare_cached("UPDATE session_activity SET expires_at = ?2 WHERE id = ?1")
-        .and_then(|mut a| a.execute(params![id.as_str(), at]))
-        .map_err(map_err)?;
+    set_exact_deadline(conn, id, at)?;
     conn.prepare_cached("UPDATE sessions SET expires_at = ?2 WHERE id = ?1 AND state = 'active'")
-        .and_then(|mut s| s.execute(params![id.as_str(), at]))
+        .and_then(|mut s| s.execute(params![id.as_str(), at.map(Timestamp::nanos)]))
+        .map_err(map_err)?;
+    Ok(())
+}
+
+/// Sets the exact deadline in a live session's activity row (an ended one has none).
+fn set_exact_deadline(conn: &Connection, id: &SessionId, at: Option<Timestamp>) -> StoreResult<()> {
+    conn.prepare_cached("UPDATE session_activity SET expires_at = ?2 WHERE id = ?1")
+        .and_then(|mut a| a.execute(params![id.as_str(), at.map(Timestamp::nanos)]))
         .map_err(map_err)?;
     Ok(())
 }
@@ -233,6 +238,7 @@ fn advance_deadlines(conn: &Connection, now: Timestamp, limit: usize) -> StoreRe
 fn update_live(conn: &Connection, s: &Session, expires_at: Option<Timestamp>) -> StoreResult<()> {
     let mut stmt = conn.prepare_cached(UPDATE_LIVE).map_err(map_err)?;
     if rows::update_live(&mut stmt, s, expires_at)? == 1 {
+        set_exact_deadline(conn, &s.id, expires_at)?;
         // The stored tenant, not the caller's copy, keys the side rows.
         conn.prepare_cached("DELETE FROM session_shares WHERE session_id = ?1")
             .and_then(|mut d| d.execute([s.id.as_str()]))
@@ -240,9 +246,6 @@ fn update_live(conn: &Connection, s: &Session, expires_at: Option<Timestamp>) ->
         let tenant: u32 = conn
             .prepare_cached("SELECT tenant_id FROM sessions WHERE id = ?1")
             .and_then(|mut q| q.query_row([s.id.as_str()], |r| r.get(0)))
-            .map_err(map_err)?;
-        conn.prepare_cached("UPDATE session_activity SET expires_at = ?2 WHERE id = ?1")
-            .and_then(|mut a| a.execute(params![s.id.as_str(), expires_at.map(Timestamp::nanos)]))
             .map_err(map_err)?;
         let mut stored = s.clone();
         stored.tenant_id = tenant;

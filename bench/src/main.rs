@@ -4,6 +4,7 @@
 
 mod backends;
 mod cpu;
+mod events;
 mod plot;
 mod raw_sqlite;
 mod results;
@@ -42,6 +43,10 @@ struct Args {
     /// GET requests of the redis-benchmark anchor
     #[arg(long, default_value_t = 400_000)]
     redis_requests: u32,
+    /// Measure the events figures instead (SQLite): latency to an SSE subscriber, and a
+    /// filter terminate of this many sessions delivered to SSE subscribers and a webhook
+    #[arg(long, value_name = "SESSIONS")]
+    events: Option<usize>,
     /// Also write the figures with their floors and goals to STEM.md and STEM.csv
     /// (scripts/bench passes bench/results/<date>-<cores>c)
     #[arg(long, value_name = "STEM")]
@@ -117,16 +122,18 @@ async fn load(
     tok: &str,
     n: usize,
     conc: usize,
+    service: &str,
 ) -> Res<(Vec<String>, f64)> {
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let t0 = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..conc {
-        let (http, base, tok, next) = (
+        let (http, base, tok, next, service) = (
             http.clone(),
             base.to_string(),
             tok.to_string(),
             next.clone(),
+            service.to_string(),
         );
         tasks.push(tokio::spawn(async move {
             let mut out = Vec::new();
@@ -135,7 +142,7 @@ async fn load(
                 if i >= n {
                     break;
                 }
-                let body = json!({"service":"smb","node_id":format!("node-{}", i % 8),
+                let body = json!({"service":service,"node_id":format!("node-{}", i % 8),
                     "user":{"domain":"ACTIVE_DIRECTORY","name":format!("user{}", i % 5000)},
                     "originator":format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255),
                     "share_names":["home"]});
@@ -295,6 +302,14 @@ struct Figures {
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let args = Args::parse();
+    if let Some(n) = args.events {
+        let f = events::measure(&args.server, n).await?;
+        let md = events::report(&f);
+        if let Some(stem) = &args.results {
+            events::write(stem, &md)?;
+        }
+        return Ok(());
+    }
     let mut all = Vec::new();
     for name in &args.stores {
         for &n in &args.sessions {
@@ -367,7 +382,7 @@ async fn measure(args: &Args, backend: &mut Backend, sessions: usize) -> Res<Fig
         backend.label(),
         sessions
     );
-    let (tokens, reg_rate) = load(&http, &base, &admin, sessions, LOAD_IN_FLIGHT).await?;
+    let (tokens, reg_rate) = load(&http, &base, &admin, sessions, LOAD_IN_FLIGHT, "smb").await?;
     let redis_per_session = match (mem_before, backend.memory()) {
         (Some((b0, k0)), Some((b1, k1))) => Some((
             b1.saturating_sub(b0) as f64 / sessions as f64,

@@ -12,6 +12,7 @@ pub mod native;
 pub mod overload;
 pub mod qumulo;
 pub mod render;
+pub mod ssf;
 pub mod state;
 pub mod status;
 pub mod vsphere;
@@ -47,6 +48,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/webconsole/api", commvault::router())
         .nest("/commandcenter/api", commvault::router())
         .merge(commvault::slash_roots())
+        .merge(ssf::router())
         .merge(docs())
         .fallback(native::error::not_found_fallback)
         .layer(axum::middleware::from_fn(metrics_layer::track))

@@ -21,6 +21,11 @@ pub struct AppState {
     pub body_limit: usize,
     /// Requests served at once; more are shed with 503.
     pub max_in_flight: usize,
+    /// Becomes true when the server starts draining: long-lived streams (SSE) end then, so
+    /// the drain does not wait on them.
+    pub draining: tokio::sync::watch::Receiver<bool>,
+    /// The SSF transmitter's key and issuer; `None`: SSF answers 503.
+    pub ssf: Option<Arc<crate::ssf::SsfState>>,
 }
 
 impl AppState {
@@ -31,6 +36,8 @@ impl AppState {
             trusted_proxies: Arc::new(Vec::new()),
             body_limit: DEFAULT_BODY_LIMIT,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            draining: tokio::sync::watch::channel(false).1,
+            ssf: None,
         }
     }
 }

@@ -4,8 +4,10 @@
 //! server uses, so the two sides cannot drift apart.
 
 mod error;
+mod events;
 
 pub use error::ClientError;
+pub use events::{EventStream, EventsParams};
 
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -293,6 +295,102 @@ impl Client {
             None::<&()>,
         )
         .await
+    }
+
+    // ---- webhooks ----
+
+    /// `POST /webhooks`: the new webhook and its secret (shown only now).
+    pub async fn create_webhook(
+        &self,
+        req: &sessiond_core::registry::CreateWebhook,
+    ) -> Result<sessiond_core::registry::NewWebhook, ClientError> {
+        self.send_json(Method::POST, &["webhooks"], Some(req)).await
+    }
+
+    pub async fn list_webhooks(
+        &self,
+    ) -> Result<Vec<sessiond_core::registry::WebhookView>, ClientError> {
+        let items: Items<_> = self
+            .send_json(Method::GET, &["webhooks"], None::<&()>)
+            .await?;
+        Ok(items.items)
+    }
+
+    pub async fn get_webhook(
+        &self,
+        id: &str,
+    ) -> Result<sessiond_core::registry::WebhookView, ClientError> {
+        self.send_json(Method::GET, &["webhooks", id], None::<&()>)
+            .await
+    }
+
+    /// `PATCH /webhooks/{id}`: enable (retries start afresh) or disable.
+    pub async fn set_webhook_enabled(
+        &self,
+        id: &str,
+        enabled: bool,
+    ) -> Result<sessiond_core::registry::WebhookView, ClientError> {
+        let body = sessiond_core::registry::UpdateWebhook {
+            enabled: Some(enabled),
+        };
+        self.send_json(Method::PATCH, &["webhooks", id], Some(&body))
+            .await
+    }
+
+    pub async fn delete_webhook(&self, id: &str) -> Result<(), ClientError> {
+        self.send_empty(Method::DELETE, &["webhooks", id], None::<&()>)
+            .await
+    }
+
+    /// `GET /webhooks/{id}/deliveries`: attempts, newest first.
+    pub async fn webhook_deliveries(
+        &self,
+        id: &str,
+        limit: Option<usize>,
+    ) -> Result<Vec<sessiond_core::sinks::DeliveryAttempt>, ClientError> {
+        let mut url = self.url(&["webhooks", id, "deliveries"])?;
+        if let Some(n) = limit {
+            url.query_pairs_mut().append_pair("limit", &n.to_string());
+        }
+        let items: Items<_> = self.execute(self.request(Method::GET, url)).await?;
+        Ok(items.items)
+    }
+
+    /// `POST /webhooks/{id}/test`: one signed `webhook.test` message, sent now.
+    pub async fn test_webhook(
+        &self,
+        id: &str,
+    ) -> Result<sessiond_core::sinks::DeliveryAttempt, ClientError> {
+        self.send_json(Method::POST, &["webhooks", id, "test"], None::<&()>)
+            .await
+    }
+
+    // ---- events ----
+
+    /// `GET /events`: opens the event stream, resuming after `after` when given (else
+    /// starting at the present). Read it with [`EventStream::next`].
+    pub async fn events(
+        &self,
+        params: &EventsParams,
+        after: Option<sessiond_core::events::EventId>,
+    ) -> Result<EventStream, ClientError> {
+        let url = self.url(&["events"])?;
+        // A stream lasts as long as the subscriber wants; the stall check in EventStream
+        // replaces the whole-request timeout.
+        let mut rb = self
+            .request(Method::GET, url)
+            .query(&params.query())
+            .timeout(Duration::from_secs(100 * 365 * 24 * 3600));
+        if let Some(id) = after {
+            rb = rb.header("Last-Event-ID", id.to_string());
+        }
+        let resp = rb.send().await.map_err(ClientError::transport)?;
+        let status = resp.status();
+        if !status.is_success() {
+            let bytes = resp.bytes().await.map_err(ClientError::transport)?;
+            return Err(api_error(status, &bytes));
+        }
+        Ok(EventStream::new(resp, after))
     }
 
     // ---- plumbing ----

@@ -2,6 +2,7 @@
 
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod filter;
 pub mod identity;
 pub mod ids;
@@ -9,10 +10,13 @@ pub mod password;
 pub mod registry;
 pub mod rules;
 pub mod secretbox;
+pub mod sinks;
+pub mod ssf;
 pub mod store;
 pub mod time;
 pub mod token;
 pub mod touch;
+pub mod webhook;
 pub mod wire;
 
 pub use domain::*;

@@ -21,12 +21,19 @@
 //!   that lives through it. A page may be short and still carry `next` when the store bounded
 //!   its scan. `count_sessions` and `max_matching_id` are exact, and cost a scan of the
 //!   matches (SQLite: one index range; Redis: one pass per shard over the narrowest index).
+//! - **Events** are written with the change they report, in the same atomic step (an
+//!   outbox): the insert of a session with its `session.created`, each end with the event of
+//!   that session's end (only for the ids the call ended), a principal's change with its
+//!   `principal.disabled`. Ids increase in the order events were written, and every replica
+//!   reads the same sequence; a session's events keep their order.
 //! - A store never reads a clock: core passes every instant.
 
 use crate::domain::{
     AccessKey, AuditRecord, Principal, Session, SessionId, SessionState, Tenant, TenantId,
 };
+use crate::events::{EventDraft, EventId, StoredEvent};
 use crate::filter::{ListQuery, Page, SessionFilter, TenantScope};
+use crate::sinks::{DeliveryAttempt, DeliveryState, Sink, SinkKind, SinkStatus};
 use crate::time::Timestamp;
 use async_trait::async_trait;
 
@@ -76,6 +83,17 @@ pub struct EndBatch {
     pub outcomes: Vec<EndOutcome>,
 }
 
+/// What an end writes besides the ends themselves, in the same durable step.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EndEffects<'a> {
+    /// An audit record, appended only if exactly this many sessions end and the step
+    /// commits (see [`SessionStore::end_sessions`]).
+    pub audit: Option<(&'a AuditRecord, usize)>,
+    /// One event per session core expects to end (keyed by `session_id`); the store
+    /// appends the events of the ids this call ended, in the order of `ids`.
+    pub events: &'a [EventDraft],
+}
+
 /// A coalesced last-activity update.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Touch {
@@ -97,15 +115,17 @@ pub struct LoginFailures {
 /// Sessions: the records every dialect is a view of, and their guarded state changes.
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
-    /// Inserts a new live session. `expires_at` is its deadline (the sweeper's index).
-    /// `Conflict` when a live session already has the same (tenant, service, node,
-    /// external_id); the check and the insert are one atomic step. An id that
-    /// [`SessionStore::accepts_id`] refuses for `s` is an error, never a second live holder.
+    /// Inserts a new live session, and `event` with it. `expires_at` is its deadline (the
+    /// sweeper's index). `Conflict` when a live session already has the same (tenant,
+    /// service, node, external_id); the check, the insert and the event are one atomic step.
+    /// An id that [`SessionStore::accepts_id`] refuses for `s` is an error, never a second
+    /// live holder.
     async fn insert_session(
         &self,
         s: &Session,
         token_hash: &TokenHash,
         expires_at: Option<Timestamp>,
+        event: Option<&EventDraft>,
     ) -> StoreResult<()>;
 
     /// Whether `id` may be the id of `s` when it is inserted. A store that keeps a session's
@@ -142,22 +162,34 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn max_matching_id(&self, f: &SessionFilter) -> StoreResult<Option<SessionId>>;
 
     /// Compare-and-set end: each id that is `active` gets `end`'s state, time, ender and
-    /// reason; the others are reported as found. Durable when it returns. See the module
-    /// documentation for what `atomic` promises.
+    /// reason; the others are reported as found. Durable when it returns, with its effects:
+    /// the events of the ids it ended, and the audit record when the step ended exactly the
+    /// expected number of sessions and committed (the `bool` says whether it was appended).
+    /// Core builds the record for the count it expects (the sessions it read as live); when
+    /// a concurrent end won some of them the record would be wrong, so the store leaves it
+    /// and core appends the right one itself. A store whose audit log lives apart from its
+    /// sessions may never append it (Redis: a directory key, in another slot than the
+    /// sessions). See the module documentation for what `atomic` promises.
+    async fn end_sessions(
+        &self,
+        ids: &[SessionId],
+        end: &EndInfo,
+        atomic: bool,
+        effects: &EndEffects<'_>,
+    ) -> StoreResult<(EndBatch, bool)>;
+
+    /// [`SessionStore::end_sessions`] without events or audit.
     async fn end_if_active(
         &self,
         ids: &[SessionId],
         end: &EndInfo,
         atomic: bool,
-    ) -> StoreResult<EndBatch>;
+    ) -> StoreResult<EndBatch> {
+        let none = EndEffects::default();
+        Ok(self.end_sessions(ids, end, atomic, &none).await?.0)
+    }
 
-    /// [`SessionStore::end_if_active`], and `audit` appended in the same durable step if
-    /// that step ends exactly `expected` sessions and commits; the `bool` says whether it
-    /// was appended. Core builds the record for the count it expects (the sessions it read
-    /// as live); when a concurrent end won some of them the record would be wrong, so the
-    /// store leaves it and core appends the right one itself. A store whose audit log lives
-    /// apart from its sessions may never append it (Redis: a directory key, in another slot
-    /// than the sessions).
+    /// [`SessionStore::end_sessions`] with an audit record and no events.
     async fn end_if_active_audited(
         &self,
         ids: &[SessionId],
@@ -165,7 +197,13 @@ pub trait SessionStore: Send + Sync + 'static {
         atomic: bool,
         audit: &AuditRecord,
         expected: usize,
-    ) -> StoreResult<(EndBatch, bool)>;
+    ) -> StoreResult<(EndBatch, bool)> {
+        let effects = EndEffects {
+            audit: Some((audit, expected)),
+            events: &[],
+        };
+        self.end_sessions(ids, end, atomic, &effects).await
+    }
 
     /// Active sessions whose stored deadline is at or before `now`, oldest deadline first.
     async fn due_for_expiry(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<Session>>;
@@ -190,8 +228,9 @@ pub trait DirectoryStore: Send + Sync + 'static {
     async fn create_principal(&self, p: &Principal) -> StoreResult<()>;
     async fn get_principal(&self, name: &str) -> StoreResult<Option<Principal>>;
     async fn list_principals(&self, scope: &TenantScope) -> StoreResult<Vec<Principal>>;
-    /// Replaces role, password hash and disabled flag; `NotFound` when absent.
-    async fn update_principal(&self, p: &Principal) -> StoreResult<()>;
+    /// Replaces role, password hash and disabled flag, and appends `event` in the same
+    /// atomic step; `NotFound` when absent.
+    async fn update_principal(&self, p: &Principal, event: Option<&EventDraft>) -> StoreResult<()>;
     async fn count_principals(&self) -> StoreResult<u64>;
 
     /// `Conflict` when the access key id exists.
@@ -221,6 +260,67 @@ pub trait AuditStore: Send + Sync + 'static {
     async fn list_audit(&self, scope: &TenantScope, limit: usize) -> StoreResult<Vec<AuditRecord>>;
 }
 
+/// The event outbox, read in id order by every subscriber on every replica.
+#[async_trait]
+pub trait EventStore: Send + Sync + 'static {
+    /// Events with ids above `after`, in id order, at most `limit`.
+    async fn events_after(&self, after: EventId, limit: usize) -> StoreResult<Vec<StoredEvent>>;
+    /// The highest event id written so far (0 before the first).
+    async fn last_event_id(&self) -> StoreResult<EventId>;
+    /// Deletes up to `limit` events written before `before`, oldest first; returns how many.
+    async fn purge_events(&self, before: Timestamp, limit: usize) -> StoreResult<u64>;
+    /// Changes whenever events above the last value seen may have been written, on any
+    /// replica (a wake-up hint: readers then call `events_after`). The value is the highest
+    /// id this replica knows of.
+    fn event_signal(&self) -> tokio::sync::watch::Receiver<EventId>;
+}
+
+/// Event sinks (webhooks, SSF streams) and their delivery state, shared by every replica:
+/// whichever replica holds a sink's lease delivers to it.
+#[async_trait]
+pub trait SinkStore: Send + Sync + 'static {
+    /// `Conflict` when the id exists.
+    async fn create_sink(&self, s: &Sink) -> StoreResult<()>;
+    async fn get_sink(&self, id: &str) -> StoreResult<Option<Sink>>;
+    /// The sinks of `kind` in `scope` (all kinds when `None`), oldest first.
+    async fn list_sinks(
+        &self,
+        kind: Option<SinkKind>,
+        scope: &TenantScope,
+    ) -> StoreResult<Vec<Sink>>;
+    /// Replaces config, sealed secret, status and reason; leaves the delivery state alone.
+    /// `NotFound` when absent.
+    async fn update_sink(&self, s: &Sink) -> StoreResult<()>;
+    /// Deletes a sink with its attempt log; whether it existed.
+    async fn delete_sink(&self, id: &str) -> StoreResult<bool>;
+    /// Compare-and-set of a sink's delivery state: when the stored state equals `expected`,
+    /// stores `next` (and `status` with its reason, when given) and appends `attempts` to
+    /// the sink's log, keeping the newest [`crate::sinks::MAX_LOGGED_ATTEMPTS`]; one atomic
+    /// step. Returns whether it applied (false also when the sink is gone). Not required to
+    /// be durable at return: a lost advance only means events delivered again (at least
+    /// once).
+    async fn advance_sink(
+        &self,
+        id: &str,
+        expected: &DeliveryState,
+        next: &DeliveryState,
+        status: Option<(SinkStatus, Option<String>)>,
+        attempts: &[DeliveryAttempt],
+    ) -> StoreResult<bool>;
+    /// A sink's attempts, newest first.
+    async fn list_attempts(&self, id: &str, limit: usize) -> StoreResult<Vec<DeliveryAttempt>>;
+    /// Takes or renews the delivery lease of sink `id` for `holder` until `until`, if no
+    /// other holder's lease runs past `now`; whether `holder` has it. One replica at a
+    /// time delivers a sink (in order); a crashed holder's lease runs out.
+    async fn lease_sink(
+        &self,
+        id: &str,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<bool>;
+}
+
 /// What every replica must forget at once (see `registry::caches`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Invalidation {
@@ -238,7 +338,7 @@ pub enum Invalidation {
 
 /// A whole backend, chosen at startup (`Arc<dyn Store>`).
 #[async_trait]
-pub trait Store: SessionStore + DirectoryStore + AuditStore {
+pub trait Store: SessionStore + DirectoryStore + AuditStore + EventStore + SinkStore {
     /// A short name for logs and `/readyz` (`sqlite`, `redis`, `redis-cluster`).
     fn backend(&self) -> &'static str;
     /// Reachability check for `/readyz`.

@@ -56,6 +56,29 @@ pub struct ServeConfig {
     #[arg(long, env = "SESSIOND_RETENTION")]
     #[serde(default)]
     pub retention: Option<String>,
+    /// How long session events are kept for subscribers to resume (e.g. 7d)
+    #[arg(long, env = "SESSIOND_EVENT_RETENTION")]
+    #[serde(default)]
+    pub event_retention: Option<String>,
+    /// Let webhooks target loopback, link-local and private addresses (off: no SSRF into
+    /// the operator's network)
+    #[arg(long, env = "SESSIOND_WEBHOOKS_ALLOW_PRIVATE")]
+    #[serde(default)]
+    pub webhooks_allow_private: bool,
+    /// First delay before a failed webhook delivery is retried; it doubles (with jitter) up
+    /// to an hour (e.g. 5s, 200ms)
+    #[arg(long, env = "SESSIOND_WEBHOOK_RETRY_BASE")]
+    #[serde(default)]
+    pub webhook_retry_base: Option<String>,
+    /// How long a webhook may keep failing before it is disabled (e.g. 24h)
+    #[arg(long, env = "SESSIOND_WEBHOOK_RETRY_WINDOW")]
+    #[serde(default)]
+    pub webhook_retry_window: Option<String>,
+    /// The URL receivers reach this server at (the SSF issuer), e.g. https://sessiond.example;
+    /// default: the scheme and Host of each request
+    #[arg(long, env = "SESSIOND_PUBLIC_URL")]
+    #[serde(default)]
+    pub public_url: Option<String>,
     /// Largest accepted request body in bytes
     #[arg(long, env = "SESSIOND_BODY_LIMIT")]
     #[serde(default)]
@@ -117,6 +140,11 @@ impl ServeConfig {
         self.idle_timeout = self.idle_timeout.or(file.idle_timeout);
         self.absolute_timeout = self.absolute_timeout.or(file.absolute_timeout);
         self.retention = self.retention.or(file.retention);
+        self.event_retention = self.event_retention.or(file.event_retention);
+        self.public_url = self.public_url.or(file.public_url);
+        self.webhooks_allow_private |= file.webhooks_allow_private;
+        self.webhook_retry_base = self.webhook_retry_base.or(file.webhook_retry_base);
+        self.webhook_retry_window = self.webhook_retry_window.or(file.webhook_retry_window);
         self.body_limit = self.body_limit.or(file.body_limit);
         self.max_in_flight = self.max_in_flight.or(file.max_in_flight);
         if self.trusted_proxies.is_empty() {

@@ -1,5 +1,6 @@
 //! The data directory: its exclusive lock and the small secrets kept in it.
 
+use sessiond_delivery::signer::EventSigner;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -85,6 +86,33 @@ impl DataDir {
         self.secret_file("access-keys.key")
     }
 
+    /// The RSA-2048 private key (PKCS#8 DER) that signs Shared Signals events, created once
+    /// (mode 0600) so that its `kid`, and the JWKS receivers have fetched, survive a restart.
+    pub fn event_signing_key(&self) -> Result<Vec<u8>, DataDirError> {
+        let p = self.path.join("event-signing.key");
+        match std::fs::read(&p) {
+            Ok(der) if EventSigner::from_pkcs8(&der).is_ok() => return Ok(der),
+            // As with a secret file of the wrong length: one cut short (a crash while it was
+            // first written) or otherwise unusable is replaced. Receivers then see a new kid.
+            Ok(der) => {
+                if !der.is_empty() {
+                    tracing::warn!(path = %p.display(), "replacing an unusable event-signing key");
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(DataDirError::Io { path: p, source }),
+        }
+        let der = crate::keyfile::new_event_signing_key().map_err(|e| DataDirError::Io {
+            path: p.clone(),
+            source: std::io::Error::other(format!("cannot generate the event-signing key: {e}")),
+        })?;
+        crate::tls::write_private(&p, &der).map_err(|e| DataDirError::Io {
+            path: p.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        Ok(der)
+    }
+
     /// A 32-byte random secret in the data dir, created once with mode 0600.
     fn secret_file(&self, name: &str) -> Result<[u8; 32], DataDirError> {
         let p = self.path.join(name);
@@ -131,5 +159,41 @@ mod tests {
         assert_eq!(first.seal_key().expect("seal key again"), s1);
         drop(first);
         assert!(DataDir::open(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn the_event_signing_key_is_made_once_and_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = DataDir::open(dir.path()).expect("open");
+        let der = first.event_signing_key().expect("generate");
+        let signer = EventSigner::from_pkcs8(&der).expect("usable key");
+        assert_eq!(first.event_signing_key().expect("again"), der);
+        drop(first);
+        // A restart: same bytes, so the same kid.
+        let second = DataDir::open(dir.path()).expect("reopen");
+        let again = second.event_signing_key().expect("after restart");
+        assert_eq!(again, der);
+        assert_eq!(
+            EventSigner::from_pkcs8(&again).expect("usable").kid(),
+            signer.kid()
+        );
+        // Every secret file is the owner's only.
+        second.confirm_key().expect("confirm key");
+        second.seal_key().expect("seal key");
+        #[cfg(unix)]
+        for name in ["event-signing.key", "confirm.key", "access-keys.key"] {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(name))
+                .expect("metadata")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
+        // A file cut short is replaced by a new, usable key.
+        std::fs::write(dir.path().join("event-signing.key"), &der[..100]).expect("truncate");
+        let replaced = second.event_signing_key().expect("replaced");
+        assert_ne!(replaced, der);
+        assert!(EventSigner::from_pkcs8(&replaced).is_ok());
+        assert_eq!(second.event_signing_key().expect("kept"), replaced);
     }
 }

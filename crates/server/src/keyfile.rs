@@ -1,7 +1,11 @@
 //! The key file (`--key-file`, made by `sessiond admin keygen`): the secrets every replica of
-//! one store must share — the confirm key of dry runs and the seal key of access-key secrets —
-//! kept out of the store they protect (a copy of Redis or of the database yields neither).
+//! one store must share — the confirm key of dry runs, the seal key of access-key secrets and
+//! the RSA key that signs Shared Signals (SSF) events — kept out of the store they protect (a
+//! copy of Redis or of the database yields none of them).
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use rsa::pkcs8::EncodePrivateKey;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -22,11 +26,17 @@ pub enum KeyFileError {
     Write { path: PathBuf, message: String },
 }
 
-/// The shared secrets, 32 bytes each.
+/// The size of the event-signing key: what RS256 receivers expect, and no slower to use.
+pub const EVENT_SIGNING_KEY_BITS: usize = 2048;
+
+/// The shared secrets: two 32-byte keys and the event-signing key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Keys {
     pub confirm: [u8; 32],
     pub seal: [u8; 32],
+    /// RSA private key, PKCS#8 DER, that signs SSF Security Event Tokens
+    /// (`sessiond_delivery::signer::EventSigner::from_pkcs8`); checked usable when read.
+    pub event_signing_key: Vec<u8>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -40,6 +50,16 @@ impl std::fmt::Debug for Keys {
 struct OnDisk {
     confirm_key: String,
     access_key_seal_key: String,
+    /// Base64 (standard) of the PKCS#8 DER, one line. Optional here only so that a file from
+    /// before it gets our message instead of serde's "missing field".
+    event_signing_key: Option<String>,
+}
+
+/// A new RSA event-signing key as PKCS#8 DER, from the OS's random source. The `rsa` crate
+/// only generates it; signing is ring's (`sessiond_delivery::signer`).
+pub fn new_event_signing_key() -> Result<Vec<u8>, rsa::Error> {
+    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, EVENT_SIGNING_KEY_BITS)?;
+    Ok(key.to_pkcs8_der()?.as_bytes().to_vec())
 }
 
 fn hex(b: &[u8; 32]) -> String {
@@ -89,7 +109,25 @@ pub fn read(path: &Path) -> Result<Keys, KeyFileError> {
     if confirm == seal {
         return Err(invalid("the two keys must differ".into()));
     }
-    Ok(Keys { confirm, seal })
+    let event_signing_key = d.event_signing_key.ok_or_else(|| {
+        invalid(
+            "event_signing_key is missing (the key that signs Shared Signals events, added \
+             after this file was made): run `sessiond admin keygen --out NEW_FILE` and copy its \
+             event_signing_key line into this file, the same line into every replica's copy"
+                .into(),
+        )
+    })?;
+    let event_signing_key = BASE64
+        .decode(event_signing_key.trim())
+        .map_err(|e| invalid(format!("event_signing_key must be base64: {e}")))?;
+    // Checked now, so a bad key stops the start instead of the first event.
+    sessiond_delivery::signer::EventSigner::from_pkcs8(&event_signing_key)
+        .map_err(|e| invalid(format!("event_signing_key: {e}")))?;
+    Ok(Keys {
+        confirm,
+        seal,
+        event_signing_key,
+    })
 }
 
 /// Creates a new key file with fresh random keys (mode 0600); never overwrites one.
@@ -105,14 +143,18 @@ pub fn generate(path: &Path) -> Result<(), KeyFileError> {
     let mut seal = [0u8; 32];
     getrandom::getrandom(&mut confirm).map_err(|e| write_err(e.to_string()))?;
     getrandom::getrandom(&mut seal).map_err(|e| write_err(e.to_string()))?;
+    let event_signing_key =
+        new_event_signing_key().map_err(|e| write_err(format!("event-signing key: {e}")))?;
     let body = toml::to_string(&OnDisk {
         confirm_key: hex(&confirm),
         access_key_seal_key: hex(&seal),
+        event_signing_key: Some(BASE64.encode(&event_signing_key)),
     })
     .map_err(|e| write_err(e.to_string()))?;
     let text = format!(
         "# sessiond key file: give every replica of one store this same file (--key-file).\n\
-         # Keep it secret and out of the store: it signs dry-run confirms and seals access keys.\n{body}"
+         # Keep it secret and out of the store: it signs dry-run confirms and Shared Signals\n\
+         # events, and seals access keys.\n{body}"
     );
     crate::tls::write_private(path, text.as_bytes()).map_err(|e| write_err(e.to_string()))
 }
@@ -131,6 +173,71 @@ mod tests {
         assert_eq!(read(&p).expect("read again"), k);
         assert!(matches!(generate(&p), Err(KeyFileError::Exists { .. })));
         assert_eq!(format!("{k:?}"), "Keys { .. }", "Debug must not print keys");
+        // The event-signing key: one base64 line, RSA-2048, usable by the SSF signer.
+        let text = std::fs::read_to_string(&p).expect("text");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("event_signing_key = \""))
+            .expect("one event_signing_key line");
+        assert_eq!(
+            line,
+            format!(
+                "event_signing_key = \"{}\"",
+                BASE64.encode(&k.event_signing_key)
+            )
+        );
+        let signer = sessiond_delivery::signer::EventSigner::from_pkcs8(&k.event_signing_key)
+            .expect("usable key");
+        let n = signer.jwks()["keys"][0]["n"]
+            .as_str()
+            .map(|n| n.len())
+            .expect("n");
+        assert_eq!(
+            n, 342,
+            "2048-bit modulus: 256 bytes, 342 base64url characters"
+        );
+        // Another file gets another key.
+        let other = dir.path().join("other.toml");
+        generate(&other).expect("generate other");
+        assert_ne!(
+            read(&other).expect("read other").event_signing_key,
+            k.event_signing_key
+        );
+    }
+
+    #[test]
+    fn a_file_without_the_event_signing_key_says_how_to_fix_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("keys.toml");
+        let old = format!(
+            "confirm_key = \"{}\"\naccess_key_seal_key = \"{}\"\n",
+            "01".repeat(32),
+            "02".repeat(32)
+        );
+        crate::tls::write_private(&p, old.as_bytes()).expect("write");
+        let e = read(&p).expect_err("no event-signing key");
+        let msg = e.to_string();
+        assert!(matches!(e, KeyFileError::Invalid { .. }), "{msg}");
+        assert!(msg.contains("event_signing_key is missing"), "{msg}");
+        assert!(msg.contains("sessiond admin keygen"), "{msg}");
+        assert!(msg.contains(&p.display().to_string()), "{msg}");
+
+        let bad = format!("{old}event_signing_key = \"not base64!\"\n");
+        crate::tls::write_private(&p, bad.as_bytes()).expect("write");
+        let e = read(&p).expect_err("bad base64");
+        assert!(e.to_string().contains("must be base64"), "{e}");
+
+        let not_rsa = format!(
+            "{old}event_signing_key = \"{}\"\n",
+            BASE64.encode([0u8; 64])
+        );
+        crate::tls::write_private(&p, not_rsa.as_bytes()).expect("write");
+        let e = read(&p).expect_err("not a key");
+        assert!(
+            e.to_string()
+                .contains("not a usable PKCS#8 RSA private key"),
+            "{e}"
+        );
     }
 
     #[test]

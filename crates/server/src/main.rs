@@ -62,7 +62,8 @@ enum AdminCmd {
         password_stdin: bool,
     },
     /// Create a key file that every replica of one store mounts (--key-file): the confirm
-    /// key and the access-key seal key, kept out of the store
+    /// key, the access-key seal key and the Shared Signals event-signing key (RSA-2048), kept
+    /// out of the store
     Keygen {
         /// Where to write it (mode 0600; an existing file is never overwritten)
         #[arg(long)]

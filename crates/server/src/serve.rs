@@ -13,6 +13,7 @@ use sessiond_core::registry::RegistryConfig;
 use sessiond_core::rules::bulk::ConfirmKey;
 use sessiond_core::secretbox::SealKey;
 use sessiond_core::{Registry, Store, SystemClock};
+use sessiond_delivery::signer::EventSigner;
 use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -54,6 +55,25 @@ pub fn registry_config(cfg: &ServeConfig) -> Result<RegistryConfig, ConfigError>
             d.default_absolute_timeout,
         )?,
         retention: ServeConfig::duration("retention", &cfg.retention, d.retention)?,
+        event_retention: ServeConfig::duration(
+            "event_retention",
+            &cfg.event_retention,
+            d.event_retention,
+        )?,
+        webhooks_allow_private: cfg.webhooks_allow_private,
+        sink_retry: sessiond_core::sinks::RetryPolicy {
+            base: ServeConfig::duration(
+                "webhook_retry_base",
+                &cfg.webhook_retry_base,
+                d.sink_retry.base,
+            )?,
+            window: ServeConfig::duration(
+                "webhook_retry_window",
+                &cfg.webhook_retry_window,
+                d.sink_retry.window,
+            )?,
+            ..d.sink_retry
+        },
         ..d
     })
 }
@@ -71,6 +91,7 @@ fn keys(cfg: &ServeConfig, spec: &StoreSpec, data: &DataDir) -> Result<Keys, Ser
         None => Ok(Keys {
             confirm: data.confirm_key()?,
             seal: data.seal_key()?,
+            event_signing_key: data.event_signing_key()?,
         }),
     }
 }
@@ -84,6 +105,10 @@ pub struct RunOptions {
     pub body_limit: usize,
     pub max_in_flight: usize,
     pub sweep_every: Duration,
+    /// Signs SSF Security Event Tokens; `None`: SSF answers 503 and pushes fail.
+    pub signer: Option<Arc<EventSigner>>,
+    /// The SSF issuer (`--public-url`); `None`: each request's scheme and host.
+    pub public_url: Option<String>,
 }
 
 impl RunOptions {
@@ -94,6 +119,8 @@ impl RunOptions {
             body_limit: sessiond_api::state::DEFAULT_BODY_LIMIT,
             max_in_flight: sessiond_api::state::DEFAULT_MAX_IN_FLIGHT,
             sweep_every: Duration::from_secs(5),
+            signer: None,
+            public_url: None,
         }
     }
 }
@@ -155,6 +182,11 @@ pub async fn start(cfg: ServeConfig) -> Result<(), ServeError> {
             &cfg.sweep_interval,
             Duration::from_secs(5),
         )?,
+        signer: Some(Arc::new(
+            EventSigner::from_pkcs8(&keys.event_signing_key)
+                .map_err(|e| ServeError::Other(e.to_string()))?,
+        )),
+        public_url: public_url(cfg.public_url.as_deref())?,
     };
     // Registered before the readiness line: a SIGTERM right after it must drain, not kill.
     let mut signals = StopSignals::register()?;
@@ -165,6 +197,22 @@ pub async fn start(cfg: ServeConfig) -> Result<(), ServeError> {
         async move { signals.recv().await },
     )
     .await
+}
+
+/// `--public-url`: an http(s) URL without query or fragment, kept without a final slash.
+fn public_url(v: Option<&str>) -> Result<Option<String>, ConfigError> {
+    let Some(v) = v else { return Ok(None) };
+    let invalid = |message: String| ConfigError::Invalid {
+        field: "public_url",
+        message,
+    };
+    let u = url::Url::parse(v).map_err(|e| invalid(format!("{v:?}: {e}")))?;
+    if !matches!(u.scheme(), "http" | "https") || u.query().is_some() || u.fragment().is_some() {
+        return Err(invalid(format!(
+            "{v:?}: an http(s) URL without query or fragment"
+        )));
+    }
+    Ok(Some(u.as_str().trim_end_matches('/').to_string()))
 }
 
 fn trusted_proxies(list: &[String]) -> Result<Vec<IpNet>, ConfigError> {
@@ -208,6 +256,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let addr = local_addr(&listener, "listener")?;
+    let (draining_tx, draining) = tokio::sync::watch::channel(false);
     let state = AppState {
         registry: registry.clone(),
         // One recorder per process: a second replica in the same process renders none.
@@ -217,15 +266,35 @@ pub async fn run(
         trusted_proxies: Arc::new(opts.trusted_proxies),
         body_limit: opts.body_limit,
         max_in_flight: opts.max_in_flight,
+        draining,
+        ssf: opts.signer.clone().map(|signer| {
+            Arc::new(sessiond_api::ssf::SsfState {
+                signer,
+                issuer: opts.public_url.clone(),
+                scheme: if opts.tls.is_some() { "https" } else { "http" },
+            })
+        }),
     };
     let app = sessiond_api::app(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let background = tasks::spawn(registry.clone(), opts.sweep_every, stop_rx);
+    let background = tasks::spawn(registry.clone(), opts.sweep_every, stop_rx.clone());
+    // Events pushed to webhooks, by whichever replica holds each one's lease.
+    let delivery = sessiond_delivery::spawn(
+        registry.clone(),
+        sessiond_delivery::DeliveryOptions::new(
+            registry.config().webhooks_allow_private,
+            sessiond_delivery::TIMEOUT,
+            opts.signer.clone(),
+        ),
+        stop_rx,
+    );
     let drain = handle.clone();
     tokio::spawn(async move {
         shutdown.await;
         tracing::info!("shutting down: draining in-flight requests");
+        // Event streams end now; their clients resume elsewhere with Last-Event-ID.
+        let _ = draining_tx.send(true);
         drain.graceful_shutdown(Some(Duration::from_secs(30)));
     });
     let served = match opts.tls {
@@ -243,6 +312,7 @@ pub async fn run(
     };
     let _ = stop_tx.send(true);
     let _ = background.await;
+    let _ = delivery.await;
     // Last word: whatever activity is still buffered reaches the store before exit.
     if let Err(e) = registry.flush_touches().await {
         tracing::error!(error = %e, "final touch flush failed");

@@ -456,7 +456,9 @@ async fn preload(store: &TestStore, data: &Path, orphans: usize, keepers: usize)
                 if batch.is_empty() {
                     break;
                 }
-                let writes = batch.iter().map(|(s, h, e)| st.insert_session(s, h, *e));
+                let writes = batch
+                    .iter()
+                    .map(|(s, h, e)| st.insert_session(s, h, *e, None));
                 for r in futures_util::future::join_all(writes).await {
                     r.expect("insert_session");
                 }

@@ -9,12 +9,16 @@
 //! {P.dir}:ak             hash access key → JSON
 //! {P.dir}:lf:<name>      hash {c: count, l: last ns}, TTL 1 h (login throttle)
 //! {P.dir}:audit          list of JSON records, newest first, capped at AUDIT_CAP
+//! {P.dir}:ev, :evseq     the directory's event outbox (principal events; events.rs)
 //! ```
 
+use crate::events::items;
+use crate::keys::Outbox;
 use crate::{internal, RedisStore};
 use async_trait::async_trait;
 use redis::Script;
 use serde::{Deserialize, Serialize};
+use sessiond_core::events::EventDraft;
 use sessiond_core::filter::TenantScope;
 use sessiond_core::store::{AuditStore, DirectoryStore, LoginFailures};
 use sessiond_core::{
@@ -55,10 +59,7 @@ impl DirScripts {
                  if seq < tonumber(ARGV[2]) then redis.call('SET', KEYS[1], ARGV[2]) end \
                  return 1",
             ),
-            update_principal: Script::new(
-                "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end \
-                 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1",
-            ),
+            update_principal: crate::scripts::Scripts::update_principal(),
             // KEYS[1] the access-key hash. ARGV: principal. Deletes that principal's keys.
             delete_keys_of: Script::new(
                 "local all = redis.call('HGETALL', KEYS[1]) local n = 0 \
@@ -157,20 +158,20 @@ impl RedisStore {
         Ok(())
     }
 
-    async fn hget(&self, key: String, field: &str) -> StoreResult<Option<String>> {
+    pub(crate) async fn hget(&self, key: String, field: &str) -> StoreResult<Option<String>> {
         self.conn
             .query(self.t(), redis::cmd("HGET").arg(key).arg(field))
             .await
     }
 
-    async fn hgetall(&self, key: String) -> StoreResult<HashMap<String, String>> {
+    pub(crate) async fn hgetall(&self, key: String) -> StoreResult<HashMap<String, String>> {
         self.conn
             .query(self.t(), redis::cmd("HGETALL").arg(key))
             .await
     }
 
     /// Directory writes are few and matter on every replica: WAIT like sessions do.
-    async fn dir_wait(&self) -> StoreResult<()> {
+    pub(crate) async fn dir_wait(&self) -> StoreResult<()> {
         self.conn
             .wait(
                 self.tw(),
@@ -256,14 +257,31 @@ impl DirectoryStore for RedisStore {
         Ok(v)
     }
 
-    async fn update_principal(&self, p: &Principal) -> StoreResult<()> {
+    async fn update_principal(&self, p: &Principal, event: Option<&EventDraft>) -> StoreResult<()> {
         let mut inv = self.scripts.dir.update_principal.key(self.layout.dir("p"));
-        inv.arg(&p.name).arg(principal_json(p)?);
-        let done: i64 = self.conn.script(self.t(), &inv).await?;
-        if done == 0 {
+        let ev = event.map(items).unwrap_or_default();
+        inv.arg(self.layout.dir_base())
+            .arg(&p.name)
+            .arg(principal_json(p)?)
+            .arg(ev.len());
+        for item in &ev {
+            inv.arg(item);
+        }
+        let r: Vec<String> = self.conn.script(self.t(), &inv).await?;
+        if r.first().map(String::as_str) != Some("1") {
             return Err(StoreError::NotFound);
         }
-        self.dir_wait().await
+        let position: u64 = r
+            .get(1)
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(|| internal(format!("update_principal answered {r:?}")))?;
+        self.dir_wait().await?;
+        if position > 0 {
+            self.events
+                .after_change(&[(Outbox::Dir, position, ev)])
+                .await;
+        }
+        Ok(())
     }
 
     async fn count_principals(&self) -> StoreResult<u64> {

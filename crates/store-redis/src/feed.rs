@@ -3,14 +3,21 @@
 //! a Redis Cluster forwards every PUBLISH to all of its nodes, so any node will do. While no
 //! subscription stands the feed says `Paused` (replicas then cache nothing) and says
 //! `Resumed` when one stands again.
+//!
+//! The same subscription follows a second channel, `<prefix>:events`, on which a replica
+//! that relayed events announces the last event id (events.rs); it raises this replica's
+//! event signal. A channel of its own, so a replica that does not know it (an older
+//! version, during an upgrade) never takes an announcement for garbage, which would make
+//! it forget every cache.
 
 use futures_util::StreamExt;
+use sessiond_core::events::EventId;
 use sessiond_core::store::Invalidation;
 use sessiond_core::SessionId;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 const BACKLOG: usize = 4096;
 
@@ -28,13 +35,20 @@ impl Drop for Feed {
 }
 
 impl Feed {
-    /// Starts following `channel` on `nodes` (redis:// URLs), trying them in turn.
-    pub(crate) fn start(nodes: Vec<String>, channel: String, timeout: Duration) -> Feed {
+    /// Starts following `channel` (invalidations) and `events` (announcements that raise
+    /// `signal`) on `nodes` (redis:// URLs), trying them in turn.
+    pub(crate) fn start(
+        nodes: Vec<String>,
+        channel: String,
+        events: (String, watch::Sender<EventId>),
+        timeout: Duration,
+    ) -> Feed {
         let (tx, _) = broadcast::channel(BACKLOG);
         let live = Arc::new(AtomicBool::new(false));
         let task = tokio::spawn(follow(
             nodes,
             channel.clone(),
+            events,
             tx.clone(),
             live.clone(),
             timeout,
@@ -91,6 +105,7 @@ fn set_live(live: &AtomicBool, tx: &broadcast::Sender<Invalidation>, now: bool) 
 async fn follow(
     nodes: Vec<String>,
     channel: String,
+    (events, signal): (String, watch::Sender<EventId>),
     tx: broadcast::Sender<Invalidation>,
     live: Arc<AtomicBool>,
     timeout: Duration,
@@ -101,7 +116,8 @@ async fn follow(
             let mut ps = redis::Client::open(url.as_str())?
                 .get_async_pubsub()
                 .await?;
-            ps.subscribe(&channel).await?;
+            ps.subscribe(&[channel.as_str(), events.as_str()][..])
+                .await?;
             Ok::<_, redis::RedisError>(ps)
         })
         .await;
@@ -113,6 +129,13 @@ async fn follow(
                 set_live(&live, &tx, true);
                 let mut messages = ps.on_message();
                 while let Some(m) = messages.next().await {
+                    if m.get_channel_name() == events {
+                        // A garbled announcement is ignored: the background re-reads the id.
+                        if let Ok(n) = m.get_payload::<EventId>() {
+                            crate::events::raise(&signal, n);
+                        }
+                        continue;
+                    }
                     match m.get_payload::<String>().ok().as_deref().and_then(decode) {
                         Some(i) => {
                             let _ = tx.send(i);

@@ -22,7 +22,25 @@
 //! {P.dir}:layout                    `<version>:<shards>` of this data set (LAYOUT_V2)
 //! {P.N}:x:<tenant>:<svc>:<len>:<node>:<xid>  the id of the live session holding an
 //!                                   external id (`-:` when there is no node)
+//! {P.N}:ev                          stream: shard N's event outbox. insert.lua and end.lua
+//!                                   append each event with its change (outbox.lua); entry
+//!                                   id `<position>-1`, fields at, type, tenant, svc, sid,
+//!                                   body (svc, sid only when the event has them); trimmed
+//!                                   (background) once a WAIT confirmed the relay
+//! {P.N}:evseq                       INCR counter: the last outbox position given
+//! {P.dir}:ev, {P.dir}:evseq         the directory's outbox (principal events), the same way
+//! {P.events}:all                    stream of every event: entry id `<event id>-1`, the
+//!                                   outbox entry's fields; retention trims it from the front
+//! {P.events}:seq                    INCR counter: the last event id given (never reset, so
+//!                                   an id is never given twice)
+//! {P.events}:relayed                hash outbox key → last outbox position moved into `all`
 //! ```
+//!
+//! Events (events.rs): a change's script appends its event to the outbox of its own slot,
+//! atomically with the change; relay.lua (on the `{P.events}` slot) then moves outbox
+//! entries into `all` in position order, skipping positions already moved, and the replica
+//! that made the change runs it before answering. Every replica also relays every outbox
+//! in the background.
 //!
 //! A session with an external id lives in the shard of (tenant, service, node, external_id):
 //! `RedisStore::accepts_id` refuses other ids and core draws again, so the `x` key and the
@@ -69,6 +87,15 @@ fn balanced_tag(prefix: &str, n: u16, shards: u16) -> String {
         .map(|k| format!("{prefix}.{n}.{k}"))
         .find(|t| (lo..hi).contains(&slot(t)))
         .unwrap_or_else(|| format!("{prefix}.{n}"))
+}
+
+/// Where a change's event is first written: the outbox in the change's own slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outbox {
+    /// Shard N's (session events).
+    Shard(u16),
+    /// The directory's (principal events).
+    Dir,
 }
 
 #[derive(Clone, Debug)]
@@ -157,7 +184,44 @@ impl Layout {
 
     /// A directory key (`{P.dir}:…`): small data, one slot.
     pub(crate) fn dir(&self, what: &str) -> String {
-        format!("{{{}.dir}}:{}", self.prefix, what)
+        format!("{}:{}", self.dir_base(), what)
+    }
+
+    /// `{P.dir}`: the prefix of every directory key (the principal script builds its
+    /// outbox's keys from it).
+    pub(crate) fn dir_base(&self) -> String {
+        format!("{{{}.dir}}", self.prefix)
+    }
+
+    /// A key of the global event stream's slot (`{P.events}:…`).
+    pub(crate) fn events(&self, what: &str) -> String {
+        format!("{{{}.events}}:{}", self.prefix, what)
+    }
+
+    /// The slot prefix an outbox's keys are built from (the `base` of its scripts).
+    pub(crate) fn outbox_base(&self, o: Outbox) -> String {
+        match o {
+            Outbox::Shard(n) => self.base(n),
+            Outbox::Dir => self.dir_base(),
+        }
+    }
+
+    /// An outbox's stream (`<base>:ev`); also its name in `{P.events}:relayed`.
+    pub(crate) fn outbox(&self, o: Outbox) -> String {
+        format!("{}:ev", self.outbox_base(o))
+    }
+
+    /// An outbox's position counter (`<base>:evseq`).
+    pub(crate) fn outbox_seq(&self, o: Outbox) -> String {
+        format!("{}:evseq", self.outbox_base(o))
+    }
+
+    /// Every outbox: one per shard and the directory's.
+    pub(crate) fn outboxes(&self) -> Vec<Outbox> {
+        (0..self.shards)
+            .map(Outbox::Shard)
+            .chain(std::iter::once(Outbox::Dir))
+            .collect()
     }
 }
 

@@ -19,9 +19,13 @@
 //! draws, ids stay time-ordered), so the key naming the external id's live holder shares the
 //! session's slot: the insert script checks and takes it, the end script frees it, each in
 //! one atomic step with no window between them.
+//!
+//! Events (events.rs): each change's script appends its event to an outbox in its own slot;
+//! a relay moves them, in order and each once, into one global stream that gives the ids.
 
 mod conn;
 mod directory;
+mod events;
 mod feed;
 mod keys;
 mod list;
@@ -29,6 +33,7 @@ mod options;
 mod record;
 mod scripts;
 mod sessions;
+mod sinks;
 
 pub use options::RedisOptions;
 
@@ -38,6 +43,7 @@ use keys::Layout;
 use scripts::Scripts;
 use sessiond_core::store::{Invalidation, Store};
 use sessiond_core::{StoreError, StoreResult};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The Redis `Store`. Cheap to share behind an `Arc`; several stores (sessiond replicas) may
@@ -52,6 +58,10 @@ pub struct RedisStore {
     scripts: Scripts,
     /// Cache invalidations shared by every replica (pub/sub).
     feed: feed::Feed,
+    /// The relay of events from the outboxes into the global stream, and the event signal.
+    events: Arc<events::Relay>,
+    /// Relays every outbox periodically; stops when the store is dropped.
+    _background: events::Background,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -76,24 +86,40 @@ impl RedisStore {
             options::Target::Single(url) => vec![url.clone()],
             options::Target::Cluster(nodes) => nodes.clone(),
         };
+        let (signal, _) = tokio::sync::watch::channel(0);
+        let events_channel = format!("{}:events", opts.prefix);
         let feed = feed::Feed::start(
             nodes,
             format!("{}:invalidations", opts.prefix),
+            (events_channel.clone(), signal.clone()),
             opts.command_timeout,
         );
         let version = layout_version(&conn, &opts).await?;
-        let mut store = RedisStore {
+        let layout = Layout::new(&opts.prefix, opts.shards, version);
+        let wait_n = match opts.wait_replicas {
+            Some(n) => n,
+            None => u32::from(has_replicas(&conn, cluster, opts.command_timeout).await?),
+        };
+        let events = Arc::new(events::Relay::new(
+            conn.clone(),
+            layout.clone(),
+            wait_n,
+            opts.command_timeout,
+            opts.wait_timeout,
+            signal,
+            events_channel,
+        ));
+        events.raise(events.last_id().await?);
+        let store = RedisStore {
             feed,
             conn,
-            layout: Layout::new(&opts.prefix, opts.shards, version),
-            wait_n: 0,
+            layout,
+            wait_n,
             cluster,
             scripts: Scripts::new(),
             opts,
-        };
-        store.wait_n = match store.opts.wait_replicas {
-            Some(n) => n,
-            None => u32::from(store.has_replicas().await?),
+            _background: events::Background::start(events.clone()),
+            events,
         };
         store.ensure_default_tenant().await?;
         Ok(store)
@@ -119,6 +145,27 @@ impl RedisStore {
         self.layout.base(shard)
     }
 
+    /// Makes every event relay of this store fail, as when the `{P.events}` slot cannot be
+    /// reached (a helper for tests): changes still succeed and their events wait in their
+    /// outboxes for another replica's, or this one's once cleared, background relay.
+    #[doc(hidden)]
+    pub fn set_event_relay_failing(&self, failing: bool) {
+        self.events.set_failing(failing);
+    }
+
+    /// One background relay pass over every outbox, now, moving every entry waiting there
+    /// however recent (a helper for tests).
+    #[doc(hidden)]
+    pub async fn relay_events_now(&self) -> StoreResult<()> {
+        let passes = self
+            .layout
+            .outboxes()
+            .into_iter()
+            .map(|o| self.events.pass(o, u64::MAX));
+        futures_util::future::try_join_all(passes).await?;
+        Ok(())
+    }
+
     fn t(&self) -> Duration {
         self.opts.command_timeout
     }
@@ -127,26 +174,20 @@ impl RedisStore {
     fn tw(&self) -> Duration {
         self.opts.command_timeout + self.opts.wait_timeout
     }
+}
 
-    async fn has_replicas(&self) -> StoreResult<bool> {
-        if self.cluster {
-            let nodes: String = self
-                .conn
-                .query(self.t(), redis::cmd("CLUSTER").arg("NODES"))
-                .await?;
-            Ok(nodes.lines().any(|l| l.contains("slave")))
-        } else {
-            let info: String = self
-                .conn
-                .query(self.t(), redis::cmd("INFO").arg("replication"))
-                .await?;
-            Ok(info.lines().any(|l| {
-                l.trim()
-                    .strip_prefix("connected_slaves:")
-                    .and_then(|n| n.parse::<u32>().ok())
-                    .is_some_and(|n| n > 0)
-            }))
-        }
+async fn has_replicas(conn: &Conn, cluster: bool, t: Duration) -> StoreResult<bool> {
+    if cluster {
+        let nodes: String = conn.query(t, redis::cmd("CLUSTER").arg("NODES")).await?;
+        Ok(nodes.lines().any(|l| l.contains("slave")))
+    } else {
+        let info: String = conn.query(t, redis::cmd("INFO").arg("replication")).await?;
+        Ok(info.lines().any(|l| {
+            l.trim()
+                .strip_prefix("connected_slaves:")
+                .and_then(|n| n.parse::<u32>().ok())
+                .is_some_and(|n| n > 0)
+        }))
     }
 }
 

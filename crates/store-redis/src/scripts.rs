@@ -1,5 +1,5 @@
 //! The Lua scripts, loaded once per store (EVALSHA, reloaded by the client on NOSCRIPT).
-//! Each changes one session's slot atomically; the `.lua` files say what each does.
+//! Each changes one slot atomically; the `.lua` files say what each does.
 
 use redis::Script;
 
@@ -7,6 +7,13 @@ use redis::Script;
 macro_rules! with_deadline {
     ($file:literal) => {
         concat!(include_str!("lua/deadline.lua"), include_str!($file))
+    };
+}
+
+/// A script with `outbox.lua` (the one way an event enters its slot's outbox) in front of it.
+macro_rules! with_outbox {
+    ($($file:literal),+) => {
+        concat!(include_str!("lua/outbox.lua"), $(include_str!($file)),+)
     };
 }
 
@@ -20,20 +27,32 @@ pub(crate) struct Scripts {
     pub(crate) due: Script,
     pub(crate) purge: Script,
     pub(crate) dir: crate::directory::DirScripts,
+    pub(crate) sinks: crate::sinks::SinkScripts,
 }
 
 impl Scripts {
     pub(crate) fn new() -> Scripts {
         Scripts {
-            insert: Script::new(include_str!("lua/insert.lua")),
+            insert: Script::new(with_outbox!("lua/insert.lua")),
             update_live: Script::new(with_deadline!("lua/update_live.lua")),
             touch: Script::new(with_deadline!("lua/touch.lua")),
-            end: Script::new(with_deadline!("lua/end.lua")),
+            end: Script::new(with_outbox!("lua/deadline.lua", "lua/end.lua")),
             states: Script::new(include_str!("lua/states.lua")),
             set_deadline: Script::new(with_deadline!("lua/set_deadline.lua")),
             due: Script::new(include_str!("lua/due.lua")),
             purge: Script::new(include_str!("lua/purge.lua")),
             dir: crate::directory::DirScripts::new(),
+            sinks: crate::sinks::SinkScripts::new(),
         }
+    }
+
+    /// The directory's principal update, with its event (directory.rs).
+    pub(crate) fn update_principal() -> Script {
+        Script::new(with_outbox!("lua/update_principal.lua"))
+    }
+
+    /// The relay of an outbox into the global event stream (events.rs).
+    pub(crate) fn relay() -> Script {
+        Script::new(include_str!("lua/relay.lua"))
     }
 }

@@ -1,17 +1,19 @@
 //! `SessionStore`: point reads, the per-session scripts (insert, update, touches, ends,
 //! deadlines) and purge. Lists are in list.rs.
 
-use crate::keys::{fixed_entries, mutable_entries, pad};
+use crate::events::{items, Entry};
+use crate::keys::{fixed_entries, mutable_entries, pad, Outbox};
 use crate::record::{deadline_arg, decode, fixed_json, mutable_json, read, Row};
 use crate::{internal, RedisStore};
 use async_trait::async_trait;
 use futures_util::future::try_join_all;
+use sessiond_core::events::EventDraft;
 use sessiond_core::filter::{ListQuery, Page, SessionFilter};
-use sessiond_core::store::{EndBatch, EndInfo, EndOutcome, SessionStore, TokenHash, Touch};
-use sessiond_core::{
-    AuditRecord, Session, SessionId, SessionState, StoreError, StoreResult, Timestamp,
+use sessiond_core::store::{
+    EndBatch, EndEffects, EndInfo, EndOutcome, SessionStore, TokenHash, Touch,
 };
-use std::collections::{BTreeMap, HashSet};
+use sessiond_core::{Session, SessionId, SessionState, StoreError, StoreResult, Timestamp};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Calls of due.lua per shard in one `due_for_expiry` while early entries use up its budget:
 /// up to 8 × (4 × limit + 100) entries moved before the sweep gives up until its next tick.
@@ -58,11 +60,22 @@ impl RedisStore {
         Ok(out)
     }
 
-    /// Ends `ids` (compare-and-set; each end frees its external id in the same script), one
-    /// script per shard, shards concurrently; then WAITs on every shard written.
-    async fn end_now(&self, ids: &[SessionId], end: &EndInfo) -> StoreResult<Vec<EndOutcome>> {
+    /// Ends `ids` (compare-and-set; each end frees its external id and appends its event,
+    /// from `events` by session id, in the same script), one script per shard, shards
+    /// concurrently; then WAITs on every shard written, and relays the events written.
+    async fn end_now(
+        &self,
+        ids: &[SessionId],
+        end: &EndInfo,
+        events: &[EventDraft],
+    ) -> StoreResult<Vec<EndOutcome>> {
         let groups = self.by_shard(ids);
         let ttl = self.opts.retention.as_secs().max(1);
+        let by_id: HashMap<&str, Vec<String>> = events
+            .iter()
+            .filter_map(|e| Some((e.session_id.as_ref()?.as_str(), items(e))))
+            .collect();
+        let by_id = &by_id;
         let results = try_join_all(groups.iter().map(|(&shard, pos)| async move {
             let mut inv = self.scripts.end.prepare_invoke();
             inv.arg(self.layout.base(shard))
@@ -73,7 +86,13 @@ impl RedisStore {
                 .arg(if end.reason.is_some() { "1" } else { "0" })
                 .arg(ttl);
             for &i in pos {
-                inv.key(self.layout.session(&ids[i])).arg(ids[i].as_str());
+                let ev = by_id.get(ids[i].as_str()).map_or(&[][..], Vec::as_slice);
+                inv.key(self.layout.session(&ids[i]))
+                    .arg(ids[i].as_str())
+                    .arg(ev.len());
+                for item in ev {
+                    inv.arg(item);
+                }
             }
             let out: Vec<String> = self.conn.script(self.t(), &inv).await?;
             Ok::<_, StoreError>((shard, pos, out))
@@ -81,6 +100,9 @@ impl RedisStore {
         .await?;
         let mut outcomes = vec![EndOutcome::NotFound; ids.len()];
         let mut written = Vec::new();
+        // The events written, by the position of their id in `ids`: they get their event
+        // ids in that order.
+        let mut own: Vec<(usize, Entry)> = Vec::new();
         for (shard, pos, out) in results {
             if out.len() != pos.len() {
                 return Err(internal("end script answered the wrong number of items"));
@@ -89,10 +111,20 @@ impl RedisStore {
                 outcomes[i] = match o.as_str() {
                     "N" => EndOutcome::NotFound,
                     "E" => EndOutcome::Ended,
-                    other => EndOutcome::AlreadyEnded(
-                        SessionState::parse(other)
-                            .ok_or_else(|| internal(format!("bad state {other:?}")))?,
-                    ),
+                    other => match other.strip_prefix("E:") {
+                        Some(p) => {
+                            let p = p
+                                .parse()
+                                .map_err(|_| internal(format!("bad outbox position {p:?}")))?;
+                            let ev = by_id.get(ids[i].as_str()).cloned().unwrap_or_default();
+                            own.push((i, (Outbox::Shard(shard), p, ev)));
+                            EndOutcome::Ended
+                        }
+                        None => EndOutcome::AlreadyEnded(
+                            SessionState::parse(other)
+                                .ok_or_else(|| internal(format!("bad state {other:?}")))?,
+                        ),
+                    },
                 };
                 if outcomes[i] == EndOutcome::Ended && written.last() != Some(&shard) {
                     written.push(shard);
@@ -108,6 +140,9 @@ impl RedisStore {
             }
         }))
         .await?;
+        own.sort_by_key(|(i, _)| *i);
+        let own: Vec<Entry> = own.into_iter().map(|(_, e)| e).collect();
+        self.events.after_change(&own).await;
         Ok(outcomes)
     }
 
@@ -155,6 +190,7 @@ impl SessionStore for RedisStore {
         s: &Session,
         token_hash: &TokenHash,
         expires_at: Option<Timestamp>,
+        event: Option<&EventDraft>,
     ) -> StoreResult<()> {
         if s.state != SessionState::Active {
             return Err(internal("insert_session takes live sessions only"));
@@ -181,20 +217,34 @@ impl SessionStore for RedisStore {
             .arg(deadline_arg(expires_at))
             .arg(json_list(&fixed_entries(s))?)
             .arg(json_list(&mutable_entries(s))?);
-        let r: String = self.conn.script(self.t(), &inv).await?;
-        match r.as_str() {
-            "ok" => {}
-            "conflict" => {
+        let ev = event.map(items).unwrap_or_default();
+        inv.arg(ev.len());
+        for item in &ev {
+            inv.arg(item);
+        }
+        let r: Vec<String> = self.conn.script(self.t(), &inv).await?;
+        let position = match r.first().map(String::as_str) {
+            Some("ok") => r
+                .get(1)
+                .and_then(|p| p.parse::<u64>().ok())
+                .ok_or_else(|| internal(format!("insert answered {r:?}")))?,
+            Some("conflict") => {
                 return Err(StoreError::Conflict(
                     "a live session already has this external_id".into(),
                 ))
             }
             _ => return Err(StoreError::Conflict(format!("session id {} exists", s.id))),
-        }
-        // The external id's key is in the same slot: one WAIT covers both.
+        };
+        // The external id's key and the outbox are in the same slot: one WAIT covers all.
         self.conn
             .wait(self.tw(), &key, self.wait_n, self.opts.wait_timeout)
-            .await
+            .await?;
+        if position > 0 {
+            self.events
+                .after_change(&[(Outbox::Shard(shard), position, ev)])
+                .await;
+        }
+        Ok(())
     }
 
     /// A session with an external id must live in that id's shard (keys.rs).
@@ -277,48 +327,42 @@ impl SessionStore for RedisStore {
         crate::list::max_id(self, f).await
     }
 
-    /// Never appends the record: the audit log is a directory key and the sessions live on
-    /// their shards (different slots in a Cluster), so no script could write both at once;
-    /// core appends it after the ends.
-    async fn end_if_active_audited(
+    /// Never appends the audit record (the `bool` is always false): the audit log is a
+    /// directory key and the sessions live on their shards (different slots in a Cluster),
+    /// so no script could write both at once; core appends it after the ends. Each event
+    /// is appended by its shard's end script, only for the ids that script ended.
+    async fn end_sessions(
         &self,
         ids: &[SessionId],
         end: &EndInfo,
         atomic: bool,
-        _audit: &AuditRecord,
-        _expected: usize,
+        effects: &EndEffects<'_>,
     ) -> StoreResult<(EndBatch, bool)> {
-        Ok((self.end_if_active(ids, end, atomic).await?, false))
-    }
-
-    async fn end_if_active(
-        &self,
-        ids: &[SessionId],
-        end: &EndInfo,
-        atomic: bool,
-    ) -> StoreResult<EndBatch> {
         if end.state == SessionState::Active {
             return Err(internal("a session cannot end as active"));
         }
         if ids.is_empty() {
-            return Ok(EndBatch {
+            let none = EndBatch {
                 committed: true,
                 outcomes: vec![],
-            });
+            };
+            return Ok((none, false));
         }
         if atomic {
             let check = self.check_ends(ids, end).await?;
             if check.iter().any(|o| *o != EndOutcome::Ended) {
-                return Ok(EndBatch {
+                let refused = EndBatch {
                     committed: false,
                     outcomes: check,
-                });
+                };
+                return Ok((refused, false));
             }
         }
-        Ok(EndBatch {
+        let ended = EndBatch {
             committed: true,
-            outcomes: self.end_now(ids, end).await?,
-        })
+            outcomes: self.end_now(ids, end, effects.events).await?,
+        };
+        Ok((ended, false))
     }
 
     async fn due_for_expiry(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<Session>> {

@@ -153,7 +153,7 @@ async fn unavailable_within_bounded_time_while_down_then_recovers() {
             other => panic!("want Unavailable while Redis is down, got {other:?}"),
         }
         match store
-            .insert_session(&session(ids.next(), 1, T0), &[0; 32], None)
+            .insert_session(&session(ids.next(), 1, T0), &[0; 32], None, None)
             .await
         {
             Err(StoreError::Unavailable(_)) => {}

@@ -7,10 +7,12 @@
 
 mod checkpointer;
 mod error;
+mod events;
 mod query;
 mod read;
 mod rows;
 mod schema;
+mod sinks;
 mod store_impl;
 mod write_ops;
 mod writer;
@@ -38,6 +40,9 @@ pub struct SqliteStore {
     /// Cache invalidations of the registries sharing this store in this process (a file
     /// has one process: the data dir is locked).
     pub(crate) feed: tokio::sync::broadcast::Sender<sessiond_core::store::Invalidation>,
+    /// The highest event id committed; the writer raises it after each commit that
+    /// appended events, and subscribers wake on it.
+    pub(crate) events: tokio::sync::watch::Sender<sessiond_core::events::EventId>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -57,12 +62,15 @@ impl SqliteStore {
     /// pending schema migrations. Locking the data directory is the caller's job.
     pub fn open(path: &Path) -> Result<SqliteStore, SqliteError> {
         let conn = schema::open_writer(path)?;
-        let writer = Writer::spawn(conn, path)?;
+        let last = events::last_id(&conn).map_err(|e| SqliteError::Writer(e.to_string()))?;
+        let signal = tokio::sync::watch::Sender::new(last);
+        let writer = Writer::spawn(conn, path, signal.clone())?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
             writer,
             readers: ReadPool::new(path.to_path_buf()),
             feed: tokio::sync::broadcast::channel(4096).0,
+            events: signal,
         })
     }
 
@@ -89,13 +97,23 @@ impl SqliteStore {
         backup_file(&self.path, dest)
     }
 
-    /// Inserts many sessions in one transaction. For test fixtures and the bench harness
-    /// (loading a million sessions one request at a time would measure the loader).
+    /// Inserts many sessions in one transaction, without events. For test fixtures and the
+    /// bench harness (loading a million sessions one request at a time would measure the
+    /// loader).
     pub async fn insert_many(
         &self,
         sessions: Vec<(Session, TokenHash, Option<Timestamp>)>,
     ) -> StoreResult<()> {
-        match self.writer.submit(WriteOp::Insert(sessions)).await? {
+        let rows = sessions
+            .into_iter()
+            .map(|(session, hash, expires_at)| write_ops::NewRow {
+                session,
+                hash,
+                expires_at,
+                event: None,
+            })
+            .collect();
+        match self.writer.submit(WriteOp::Insert(rows)).await? {
             WriteReply::Done => Ok(()),
             r => Err(unexpected(r)),
         }

@@ -271,6 +271,55 @@ BEGIN
       AND (expires_at IS NULL OR expires_at > NEW.expires_at);
 END;
 "#,
+    // 8: the event outbox (issue 11). A change and its event are one transaction, so an
+    // acknowledged end always has its event, across kill -9. AUTOINCREMENT: ids are never
+    // reused, even after retention deleted every event (a subscriber's cursor stays valid).
+    // No index on `at`: events are written in time order, so retention deletes from the
+    // front of the id order.
+    r#"
+CREATE TABLE events (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    at         INTEGER NOT NULL,
+    type       TEXT NOT NULL,
+    tenant_id  INTEGER NOT NULL,
+    service    TEXT,
+    session_id TEXT,
+    body       TEXT NOT NULL
+);
+"#,
+    // 9: event sinks (webhooks, SSF streams) with their delivery state and lease, and the
+    // log of their delivery attempts (the newest MAX_LOGGED_ATTEMPTS per sink).
+    r#"
+CREATE TABLE sinks (
+    id              TEXT PRIMARY KEY,
+    kind            TEXT NOT NULL,
+    tenant_id       INTEGER NOT NULL,
+    created_by      TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    config          TEXT NOT NULL,
+    sealed_secret   BLOB,
+    status          TEXT NOT NULL,
+    status_reason   TEXT,
+    cursor          INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL,
+    failing_since   INTEGER,
+    next_attempt_at INTEGER,
+    lease_holder    TEXT,
+    lease_until     INTEGER
+);
+CREATE TABLE sink_attempts (
+    id          INTEGER PRIMARY KEY,
+    sink_id     TEXT NOT NULL,
+    event_id    INTEGER NOT NULL,
+    attempt     INTEGER NOT NULL,
+    at          INTEGER NOT NULL,
+    delivered   INTEGER NOT NULL,
+    status      INTEGER,
+    error       TEXT,
+    duration_ms INTEGER NOT NULL
+);
+CREATE INDEX sink_attempts_by_sink ON sink_attempts (sink_id, id);
+"#,
 ];
 
 /// How long a connection waits on a lock before reporting `Unavailable`. Only checkpoints

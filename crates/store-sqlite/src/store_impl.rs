@@ -1,13 +1,15 @@
 //! The store traits over SQLite: each call is a read on the pool (point reads inline) or
 //! one op queued to the writer thread.
 
-use crate::write_ops::{WriteOp, WriteReply};
+use crate::write_ops::{NewRow, WriteOp, WriteReply};
 use crate::{read, unexpected, SqliteStore};
 use async_trait::async_trait;
+use sessiond_core::events::{EventDraft, EventId, StoredEvent};
 use sessiond_core::filter::{ListQuery, Page, SessionFilter, TenantScope};
+use sessiond_core::sinks::{DeliveryAttempt, DeliveryState, Sink, SinkKind, SinkStatus};
 use sessiond_core::store::{
-    AuditStore, DirectoryStore, EndBatch, EndInfo, Invalidation, LoginFailures, SessionStore,
-    TokenHash, Touch,
+    AuditStore, DirectoryStore, EndBatch, EndEffects, EndInfo, EventStore, Invalidation,
+    LoginFailures, SessionStore, SinkStore, TokenHash, Touch,
 };
 use sessiond_core::{
     AuditRecord, Principal, Session, SessionId, Store, StoreError, StoreResult, Tenant, TenantId,
@@ -17,35 +19,6 @@ use sessiond_core::{
 /// Deadline bounds moved per writer transaction by `due_for_expiry`.
 const ADVANCE_CHUNK: usize = 4096;
 
-impl SqliteStore {
-    /// One end op: the batch, and whether `audit` was appended in its transaction.
-    async fn end(
-        &self,
-        ids: &[SessionId],
-        end: &EndInfo,
-        atomic: bool,
-        audit: Option<(AuditRecord, usize)>,
-    ) -> StoreResult<(EndBatch, bool)> {
-        if ids.is_empty() {
-            let none = EndBatch {
-                committed: true,
-                outcomes: vec![],
-            };
-            return Ok((none, false));
-        }
-        let op = WriteOp::End {
-            ids: ids.to_vec(),
-            end: end.clone(),
-            atomic,
-            audit,
-        };
-        match self.writer.submit(op).await? {
-            WriteReply::Ended(b, audited) => Ok((b, audited)),
-            r => Err(unexpected(r)),
-        }
-    }
-}
-
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn insert_session(
@@ -53,9 +26,15 @@ impl SessionStore for SqliteStore {
         s: &Session,
         token_hash: &TokenHash,
         expires_at: Option<Timestamp>,
+        event: Option<&EventDraft>,
     ) -> StoreResult<()> {
-        self.write_done(WriteOp::Insert(vec![(s.clone(), *token_hash, expires_at)]))
-            .await
+        self.write_done(WriteOp::Insert(vec![NewRow {
+            session: s.clone(),
+            hash: *token_hash,
+            expires_at,
+            event: event.cloned(),
+        }]))
+        .await
     }
 
     async fn get_session(&self, id: &SessionId) -> StoreResult<Option<Session>> {
@@ -106,25 +85,31 @@ impl SessionStore for SqliteStore {
             .await
     }
 
-    async fn end_if_active(
+    async fn end_sessions(
         &self,
         ids: &[SessionId],
         end: &EndInfo,
         atomic: bool,
-    ) -> StoreResult<EndBatch> {
-        self.end(ids, end, atomic, None).await.map(|(b, _)| b)
-    }
-
-    async fn end_if_active_audited(
-        &self,
-        ids: &[SessionId],
-        end: &EndInfo,
-        atomic: bool,
-        audit: &AuditRecord,
-        expected: usize,
+        effects: &EndEffects<'_>,
     ) -> StoreResult<(EndBatch, bool)> {
-        self.end(ids, end, atomic, Some((audit.clone(), expected)))
-            .await
+        if ids.is_empty() {
+            let none = EndBatch {
+                committed: true,
+                outcomes: vec![],
+            };
+            return Ok((none, false));
+        }
+        let op = WriteOp::End {
+            ids: ids.to_vec(),
+            end: end.clone(),
+            atomic,
+            audit: effects.audit.map(|(r, n)| (r.clone(), n)),
+            events: effects.events.to_vec(),
+        };
+        match self.writer.submit(op).await? {
+            WriteReply::Ended(b, audited) => Ok((b, audited)),
+            r => Err(unexpected(r)),
+        }
     }
 
     async fn due_for_expiry(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<Session>> {
@@ -200,8 +185,9 @@ impl DirectoryStore for SqliteStore {
             .await
     }
 
-    async fn update_principal(&self, p: &Principal) -> StoreResult<()> {
-        self.write_done(WriteOp::UpdatePrincipal(p.clone())).await
+    async fn update_principal(&self, p: &Principal, event: Option<&EventDraft>) -> StoreResult<()> {
+        self.write_done(WriteOp::UpdatePrincipal(p.clone(), event.cloned()))
+            .await
     }
 
     async fn count_principals(&self) -> StoreResult<u64> {
@@ -292,6 +278,113 @@ impl AuditStore for SqliteStore {
         self.readers
             .run(move |c| read::list_audit(c, &scope, limit))
             .await
+    }
+}
+
+#[async_trait]
+impl EventStore for SqliteStore {
+    async fn events_after(&self, after: EventId, limit: usize) -> StoreResult<Vec<StoredEvent>> {
+        self.readers
+            .run(move |c| crate::events::after(c, after, limit))
+            .await
+    }
+
+    async fn last_event_id(&self) -> StoreResult<EventId> {
+        // The writer raises the signal before it acknowledges, so it is never behind an
+        // acknowledged change.
+        Ok(*self.events.borrow())
+    }
+
+    async fn purge_events(&self, before: Timestamp, limit: usize) -> StoreResult<u64> {
+        match self
+            .writer
+            .submit(WriteOp::PurgeEvents(before, limit))
+            .await?
+        {
+            WriteReply::Purged(n) => Ok(n),
+            r => Err(unexpected(r)),
+        }
+    }
+
+    fn event_signal(&self) -> tokio::sync::watch::Receiver<EventId> {
+        self.events.subscribe()
+    }
+}
+
+#[async_trait]
+impl SinkStore for SqliteStore {
+    async fn create_sink(&self, s: &Sink) -> StoreResult<()> {
+        self.write_done(WriteOp::CreateSink(Box::new(s.clone())))
+            .await
+    }
+
+    async fn get_sink(&self, id: &str) -> StoreResult<Option<Sink>> {
+        self.readers.run_point(|c| crate::sinks::get(c, id))
+    }
+
+    async fn list_sinks(
+        &self,
+        kind: Option<SinkKind>,
+        scope: &TenantScope,
+    ) -> StoreResult<Vec<Sink>> {
+        let scope = scope.clone();
+        self.readers
+            .run(move |c| crate::sinks::list(c, kind, &scope))
+            .await
+    }
+
+    async fn update_sink(&self, s: &Sink) -> StoreResult<()> {
+        self.write_done(WriteOp::UpdateSink(Box::new(s.clone())))
+            .await
+    }
+
+    async fn delete_sink(&self, id: &str) -> StoreResult<bool> {
+        match self.writer.submit(WriteOp::DeleteSink(id.into())).await? {
+            WriteReply::Deleted(n) => Ok(n > 0),
+            r => Err(unexpected(r)),
+        }
+    }
+
+    async fn advance_sink(
+        &self,
+        id: &str,
+        expected: &DeliveryState,
+        next: &DeliveryState,
+        status: Option<(SinkStatus, Option<String>)>,
+        attempts: &[DeliveryAttempt],
+    ) -> StoreResult<bool> {
+        let op = WriteOp::AdvanceSink {
+            id: id.into(),
+            expected: expected.clone(),
+            next: next.clone(),
+            status,
+            attempts: attempts.to_vec(),
+        };
+        match self.writer.submit(op).await? {
+            WriteReply::Deleted(n) => Ok(n > 0),
+            r => Err(unexpected(r)),
+        }
+    }
+
+    async fn list_attempts(&self, id: &str, limit: usize) -> StoreResult<Vec<DeliveryAttempt>> {
+        let id = id.to_string();
+        self.readers
+            .run(move |c| crate::sinks::attempts(c, &id, limit))
+            .await
+    }
+
+    async fn lease_sink(
+        &self,
+        id: &str,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<bool> {
+        let op = WriteOp::LeaseSink(id.into(), holder.into(), now, until);
+        match self.writer.submit(op).await? {
+            WriteReply::Deleted(n) => Ok(n > 0),
+            r => Err(unexpected(r)),
+        }
     }
 }
 

@@ -7,13 +7,14 @@ use crate::checkpointer::{checkpoint, Checkpointer};
 use crate::error::{map_err, SqliteError};
 use crate::write_ops::{apply, WriteOp, WriteReply};
 use rusqlite::Connection;
+use sessiond_core::events::EventId;
 use sessiond_core::{StoreError, StoreResult};
 use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Requests waiting for the writer; senders wait (backpressure) when it is full.
 const QUEUE_DEPTH: usize = 1024;
@@ -47,7 +48,11 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Starts the writer on `conn` (the database at `path`) and its checkpointer.
-    pub(crate) fn spawn(conn: Connection, path: &Path) -> Result<Writer, SqliteError> {
+    pub(crate) fn spawn(
+        conn: Connection,
+        path: &Path,
+        events: watch::Sender<EventId>,
+    ) -> Result<Writer, SqliteError> {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let stats = Arc::new(WriterStats::default());
         let thread_stats = stats.clone();
@@ -61,7 +66,7 @@ impl Writer {
         conn.pragma_update(None, "journal_size_limit", WAL_KEEP_BYTES)?;
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, rx, &thread_stats, checkpointer))
+            .spawn(move || run(conn, rx, &thread_stats, checkpointer, events))
             .map_err(|e| SqliteError::Writer(e.to_string()))?;
         Ok(Writer {
             tx: Some(tx),
@@ -108,6 +113,7 @@ fn run(
     mut rx: mpsc::Receiver<Request>,
     stats: &WriterStats,
     checkpointer: Checkpointer,
+    events: watch::Sender<EventId>,
 ) {
     // Requests taken off the queue and not yet served. Bounded like the queue, so that the
     // queue's backpressure still holds.
@@ -130,6 +136,9 @@ fn run(
             background_run(&conn, &mut rx, &mut waiting)
         };
         checkpointer.committed();
+        if group.iter().any(|r| r.op.may_append_events()) {
+            signal_events(&conn, &events);
+        }
         // How well group commit coalesces, for operators: transactions, and requests in each.
         let kind = if durable { "durable" } else { "touches" };
         metrics::counter!("sessiond_sqlite_write_transactions_total", "kind" => kind).increment(1);
@@ -146,6 +155,23 @@ fn run(
     }
     // The checkpointer stops (and closes its connection) before the writer's closes.
     drop(checkpointer);
+}
+
+/// Raises the committed-event signal to the newest event id, waking subscribers. Sent before
+/// the writes are acknowledged, so an acknowledged change's event is already announced.
+fn signal_events(conn: &Connection, events: &watch::Sender<EventId>) {
+    match crate::events::last_id(conn) {
+        Ok(last) => {
+            events.send_if_modified(|v| {
+                let newer = last > *v;
+                if newer {
+                    *v = last;
+                }
+                newer
+            });
+        }
+        Err(e) => tracing::warn!(error = %e, "reading the last event id failed"),
+    }
 }
 
 fn take_queued(rx: &mut mpsc::Receiver<Request>, waiting: &mut VecDeque<Request>) {
@@ -370,6 +396,7 @@ mod tests {
             },
             atomic: true,
             audit: None,
+            events: vec![],
         };
         let results = commit_group(&conn, &[&ok1, &dup, &end_none, &ok2]);
         assert!(matches!(results[0], Ok(WriteReply::Tenant(_))));

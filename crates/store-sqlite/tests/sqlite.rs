@@ -507,7 +507,9 @@ async fn a_burst_of_single_id_ends_gets_individual_results() {
         let mut dup = session(ids.next(), 1, at(i as i64));
         dup.external_id = s.external_id.clone();
         conflicts.push(tokio::spawn(async move {
-            store.insert_session(&dup, &hash_of(&dup.id), None).await
+            store
+                .insert_session(&dup, &hash_of(&dup.id), None, None)
+                .await
         }));
     }
     let mut ended: HashMap<SessionId, usize> = HashMap::new();
@@ -914,6 +916,9 @@ async fn migration_7_moves_activity_out_of_the_session_rows() {
              FROM session_activity a WHERE a.id = sessions.id;
              DROP TABLE session_activity;
              CREATE INDEX sessions_by_last_active ON sessions (last_active_at) WHERE live = 1;
+             DROP TABLE events;
+             DROP TABLE sink_attempts;
+             DROP TABLE sinks;
              PRAGMA user_version = 6;",
         )
         .expect("downgrade");
@@ -1030,7 +1035,7 @@ async fn the_sweep_moves_every_early_bound_and_finds_the_due_session_behind_them
         .expect("insert");
     let due_one = session(ids.next(), 1, at(0));
     store
-        .insert_session(&due_one, &hash_of(&due_one.id), Some(at(500)))
+        .insert_session(&due_one, &hash_of(&due_one.id), Some(at(500)), None)
         .await
         .expect("insert");
     let touches: Vec<Touch> = early
@@ -1095,6 +1100,9 @@ async fn migration_3_covers_existing_rows() {
              ALTER TABLE sessions DROP COLUMN user_realm;
              DROP TABLE session_activity;
              CREATE INDEX sessions_by_last_active ON sessions (last_active_at) WHERE live = 1;
+             DROP TABLE events;
+             DROP TABLE sink_attempts;
+             DROP TABLE sinks;
              PRAGMA user_version = 2;",
         )
         .expect("downgrade");

@@ -99,13 +99,16 @@ pub async fn principals_basics(store: Arc<dyn Store>) {
     changed.role = Role::Viewer;
     changed.password_hash = "$argon2id$new".into();
     changed.disabled = true;
-    store.update_principal(&changed).await.expect("update");
+    store
+        .update_principal(&changed, None)
+        .await
+        .expect("update");
     assert_eq!(
         store.get_principal("ops").await.expect("get"),
         Some(changed)
     );
     match store
-        .update_principal(&principal("ghost", 1, Role::Viewer))
+        .update_principal(&principal("ghost", 1, Role::Viewer), None)
         .await
     {
         Err(StoreError::NotFound) => {}

@@ -180,7 +180,7 @@ pub fn session(id: SessionId, tenant: TenantId, opened: Timestamp) -> Session {
 /// Inserts `s` with its deadline; panics with `what` on failure.
 pub async fn insert(store: &dyn Store, s: &Session) {
     store
-        .insert_session(s, &hash_of(&s.id), s.expires_at())
+        .insert_session(s, &hash_of(&s.id), s.expires_at(), None)
         .await
         .unwrap_or_else(|e| panic!("insert_session {}: {e}", s.id));
 }

@@ -7,11 +7,13 @@
 //! over the store for the rules that span several calls (timeouts, terminate modes).
 
 pub mod admin;
+pub mod events;
 pub mod filters;
 pub mod fixtures;
 pub mod paging;
 pub mod registry;
 pub mod replicas;
+pub mod sinks;
 pub mod writes;
 
 use sessiond_core::Store;
@@ -58,6 +60,9 @@ pub fn cases() -> Vec<Case> {
         case!(registry::tenant_isolation),
         case!(registry::end_scopes),
         case!(registry::register_external_id_races),
+        case!(events::events_are_written_with_their_changes),
+        case!(events::every_change_reports_its_event),
+        case!(sinks::sink_store_semantics),
         case!(admin::tenants_basics),
         case!(admin::principals_basics),
         case!(admin::audit_basics),

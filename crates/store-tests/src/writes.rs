@@ -119,7 +119,7 @@ pub async fn tombstones_never_revive(store: Arc<dyn Store>) {
     // Re-inserting the same id (as a live session) is refused.
     assert!(
         store
-            .insert_session(&s, &hash_of(&s.id), None)
+            .insert_session(&s, &hash_of(&s.id), None, None)
             .await
             .is_err(),
         "re-inserting an ended session's id must fail"
@@ -194,7 +194,10 @@ pub async fn external_id_unique_while_live(store: Arc<dyn Store>) {
     let first = make(1, "mongodb", Some("node-1"));
     insert(store, &first).await;
     let dup = make(1, "mongodb", Some("node-1"));
-    match store.insert_session(&dup, &hash_of(&dup.id), None).await {
+    match store
+        .insert_session(&dup, &hash_of(&dup.id), None, None)
+        .await
+    {
         Err(StoreError::Conflict(_)) => {}
         other => panic!("duplicate live external_id: want Conflict, got {other:?}"),
     }
@@ -206,7 +209,7 @@ pub async fn external_id_unique_while_live(store: Arc<dyn Store>) {
         misplaced.id = ids.next();
         if !store.accepts_id(&misplaced.id, &misplaced) {
             let r = store
-                .insert_session(&misplaced, &hash_of(&misplaced.id), None)
+                .insert_session(&misplaced, &hash_of(&misplaced.id), None, None)
                 .await;
             assert!(r.is_err(), "an id the store refused was inserted");
             assert!(store
@@ -226,7 +229,7 @@ pub async fn external_id_unique_while_live(store: Arc<dyn Store>) {
     assert!(
         matches!(
             store
-                .insert_session(&dup_none, &hash_of(&dup_none.id), None)
+                .insert_session(&dup_none, &hash_of(&dup_none.id), None, None)
                 .await,
             Err(StoreError::Conflict(_))
         ),
@@ -427,14 +430,14 @@ pub async fn touched_sessions_never_come_due_early(store: Arc<dyn Store>) {
     for _ in 0..2400 {
         let s = session(ids.next(), 1, at(0));
         store
-            .insert_session(&s, &hash_of(&s.id), Some(at(100)))
+            .insert_session(&s, &hash_of(&s.id), Some(at(100)), None)
             .await
             .expect("insert");
         touched.push(s.id);
     }
     let due_one = session(ids.next(), 1, at(0));
     store
-        .insert_session(&due_one, &hash_of(&due_one.id), Some(at(500)))
+        .insert_session(&due_one, &hash_of(&due_one.id), Some(at(500)), None)
         .await
         .expect("insert");
     let touches: Vec<Touch> = touched
@@ -487,7 +490,7 @@ pub async fn sweeper_primitives(store: Arc<dyn Store>) {
         let mut s = session(ids.next(), 1, at(i as i64));
         s.share_names = vec!["home".into()];
         store
-            .insert_session(&s, &hash_of(&s.id), deadline.map(at))
+            .insert_session(&s, &hash_of(&s.id), deadline.map(at), None)
             .await
             .expect("insert");
         made.push(s.id);

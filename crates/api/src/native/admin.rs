@@ -22,6 +22,12 @@ pub struct Items<T> {
     items: Vec<T>,
 }
 
+impl<T> Items<T> {
+    pub fn of(items: Vec<T>) -> Self {
+        Items { items }
+    }
+}
+
 fn name(p: Result<Path<String>, PathRejection>) -> ApiResult<String> {
     p.map(|Path(n)| n)
         .map_err(|_| ApiError::Core(CoreError::NotFound("principal")))

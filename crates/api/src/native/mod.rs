@@ -3,9 +3,11 @@
 mod admin;
 mod auth;
 pub mod error;
+mod events;
 mod login;
 pub mod openapi;
 mod sessions;
+mod webhooks;
 
 pub use auth::Authed;
 pub use error::ApiError;
@@ -24,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/auth/login", post(login::login))
         .route("/auth/logout", post(login::logout))
         .route("/auth/whoami", get(login::whoami))
+        .route("/events", get(events::stream))
         .route("/sessions", post(sessions::register).get(sessions::list))
         .route("/sessions/validate", post(sessions::validate))
         .route("/sessions/terminate", post(sessions::terminate_bulk))
@@ -55,6 +58,15 @@ pub fn router() -> Router<AppState> {
             "/principals/{name}/access-keys/{access_key}",
             delete(admin::delete_access_key),
         )
+        .route("/webhooks", post(webhooks::create).get(webhooks::list))
+        .route(
+            "/webhooks/{id}",
+            get(webhooks::get)
+                .patch(webhooks::update)
+                .delete(webhooks::delete),
+        )
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/webhooks/{id}/test", post(webhooks::test))
         .route("/openapi.json", get(openapi_json))
         .fallback(error::not_found_fallback)
         .method_not_allowed_fallback(error::method_not_allowed_fallback)

@@ -17,6 +17,10 @@ use utoipa::{Modify, OpenApi};
         super::admin::list_tenants, super::admin::create_tenant, super::admin::list_principals,
         super::admin::create_principal, super::admin::get_principal, super::admin::update_principal,
         super::admin::create_access_key, super::admin::list_access_keys, super::admin::delete_access_key,
+        super::events::stream,
+        super::webhooks::create, super::webhooks::list, super::webhooks::get,
+        super::webhooks::update, super::webhooks::delete, super::webhooks::deliveries,
+        super::webhooks::test,
     ),
     components(schemas(
         Session, User, Domain, Activity, SessionKind, SessionState, Tenant, Role, BulkMode,
@@ -24,6 +28,11 @@ use utoipa::{Modify, OpenApi};
         SessionPatch, FilterParams, SessionPage, TerminateRequest, TerminateResponse, ItemResult,
         EndRequest, CreateTenant, CreatePrincipal, UpdatePrincipal, PrincipalView, ErrorBody,
         ErrorDetail, sessiond_core::registry::AccessKeyView, sessiond_core::registry::NewAccessKey,
+        sessiond_core::events::Event, sessiond_core::events::EventType,
+        sessiond_core::events::EventPrincipal, sessiond_core::registry::CreateWebhook,
+        sessiond_core::registry::UpdateWebhook, sessiond_core::registry::WebhookView,
+        sessiond_core::registry::NewWebhook, sessiond_core::sinks::DeliveryAttempt,
+        sessiond_core::sinks::SinkStatus,
     )),
     modifiers(&BearerAuth),
 )]

@@ -58,7 +58,7 @@ const AK_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const SK_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 impl Registry {
-    fn seal_key(&self) -> CoreResult<&SealKey> {
+    pub(super) fn seal_key(&self) -> CoreResult<&SealKey> {
         self.seal_key
             .as_ref()
             .ok_or_else(|| CoreError::Internal("no access-key seal key configured".into()))

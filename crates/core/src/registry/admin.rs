@@ -183,7 +183,11 @@ impl Registry {
         if let Some(d) = req.disabled {
             p.disabled = d;
         }
-        self.store.update_principal(&p).await?;
+        let event = match disabling {
+            true => Some(self.disabled_event(&p).await?),
+            false => None,
+        };
+        self.store.update_principal(&p, event.as_ref()).await?;
         self.invalidate(vec![Invalidation::Principal(p.name.clone())])
             .await;
         if disabling {
@@ -257,7 +261,7 @@ impl Registry {
             .ok_or(CoreError::NotFound("principal"))?;
         p.password_hash = hash_blocking(new_password.to_string()).await?;
         p.disabled = false;
-        self.store.update_principal(&p).await?;
+        self.store.update_principal(&p, None).await?;
         self.invalidate(vec![Invalidation::Principal(p.name.clone())])
             .await;
         Ok(())

@@ -78,6 +78,9 @@ pub(super) struct Caches {
     /// all `published`.
     published: AtomicU64,
     applied: AtomicU64,
+    /// Tenant names by id: tenants are never renamed or deleted, so nothing invalidates
+    /// them, and there are few.
+    tenant_names: Mutex<HashMap<crate::domain::TenantId, String>>,
 }
 
 impl Default for Caches {
@@ -88,11 +91,23 @@ impl Default for Caches {
             live: AtomicBool::new(false),
             published: AtomicU64::new(0),
             applied: AtomicU64::new(0),
+            tenant_names: Mutex::new(HashMap::new()),
         }
     }
 }
 
 impl Caches {
+    pub(super) fn tenant_name(&self, id: crate::domain::TenantId) -> Option<String> {
+        self.tenant_names.lock().ok()?.get(&id).cloned()
+    }
+    pub(super) fn keep_tenant_name(&self, id: crate::domain::TenantId, name: &str) {
+        if let Ok(mut m) = self.tenant_names.lock() {
+            if m.len() >= MAX_ENTRIES {
+                m.clear();
+            }
+            m.insert(id, name.to_string());
+        }
+    }
     pub(super) fn principal(&self, name: &str) -> Option<Principal> {
         self.principals.get(name)
     }

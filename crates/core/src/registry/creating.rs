@@ -1,6 +1,6 @@
 //! The one path that creates a session — a service's registration or a principal's login —
 //! so that ids, tokens, defaults and the store's uniqueness answer are decided once, and
-//! metrics (later events) hook here.
+//! its `session.created` event is written with it.
 
 use super::Registry;
 use crate::domain::{Session, SessionKind, SessionState, TenantId, User};
@@ -84,9 +84,10 @@ impl Registry {
         }
         let (tok, hash) =
             token::issue(&session.id).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let event = self.created_event(&session).await?;
         match self
             .store
-            .insert_session(&session, &hash, session.expires_at())
+            .insert_session(&session, &hash, session.expires_at(), Some(&event))
             .await
         {
             Ok(()) => {

@@ -1,14 +1,14 @@
 //! The one funnel every end of a session goes through — close, logout, terminate (one, ids,
 //! filter, every mode and dialect), DDS kill, expiry, principal disable — and the visibility
-//! rule that decides which sessions a call may end. Metrics (and later events, audit hooks
-//! and caches) hook here, so each end is seen exactly once whatever caused it.
+//! rule that decides which sessions a call may end. Events, metrics, audit and caches hook
+//! here, so each end is seen exactly once whatever caused it.
 
 use super::Registry;
 use crate::domain::{AuditRecord, Session, SessionId, SessionKind, SessionState, TenantId, User};
 use crate::error::{CoreError, CoreResult};
 use crate::filter::TenantScope;
 use crate::rules::state::can_transition;
-use crate::store::{EndInfo, EndOutcome, Invalidation};
+use crate::store::{EndEffects, EndInfo, EndOutcome, Invalidation};
 use crate::time::Timestamp;
 
 /// Which sessions a call may end: a session outside it is reported as not found, exactly
@@ -135,17 +135,19 @@ impl Registry {
             });
         }
         let ids: Vec<SessionId> = targets.iter().map(|s| s.id.clone()).collect();
-        let (batch, audited) = match audit {
-            Some(record_for) => {
-                // A repeated id ends once.
-                let expected = ids.iter().collect::<std::collections::HashSet<_>>().len();
-                let record = record_for(expected as u64);
-                self.store
-                    .end_if_active_audited(&ids, end, atomic, &record, expected)
-                    .await?
-            }
-            None => (self.store.end_if_active(&ids, end, atomic).await?, false),
+        // Each target's event, as the session will read after this end; the store writes
+        // those of the ids it ends with the ends themselves.
+        let events = self.end_events(targets, end).await?;
+        let record = audit.map(|record_for| {
+            // A repeated id ends once.
+            let expected = ids.iter().collect::<std::collections::HashSet<_>>().len();
+            (record_for(expected as u64), expected)
+        });
+        let effects = EndEffects {
+            audit: record.as_ref().map(|(r, n)| (r, *n)),
+            events: &events,
         };
+        let (batch, audited) = self.store.end_sessions(&ids, end, atomic, &effects).await?;
         let ended: Vec<EndedSession> = if batch.committed {
             targets
                 .iter()

@@ -124,12 +124,22 @@ impl Registry {
     /// the caller's own tenant; `*` means all tenants and only a global admin may ask.
     pub async fn filter_for(&self, caller: &Caller, p: &FilterParams) -> CoreResult<SessionFilter> {
         let mut f = build_filter(p, self.clock.now())?;
-        f.tenant = Some(match p.tenant.as_deref() {
+        f.tenant = Some(self.tenant_scope_for(caller, p.tenant.as_deref()).await?);
+        Ok(f)
+    }
+
+    /// The tenants a `tenant=` parameter names for a caller: its own without one, every
+    /// tenant for `*` (a global admin only), else the named one if the caller sees it.
+    pub(crate) async fn tenant_scope_for(
+        &self,
+        caller: &Caller,
+        tenant: Option<&str>,
+    ) -> CoreResult<TenantScope> {
+        Ok(match tenant {
             None => TenantScope::One(caller.tenant_id),
             Some("*") if caller.is_global() => TenantScope::All,
             Some("*") => return Err(CoreError::NotFound("tenant")),
             Some(name) => TenantScope::One(self.resolve_tenant(caller, Some(name)).await?.id),
-        });
-        Ok(f)
+        })
     }
 }

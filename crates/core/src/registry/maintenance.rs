@@ -12,6 +12,8 @@ pub struct SweepReport {
     pub expired_idle: u64,
     pub expired_absolute: u64,
     pub purged: u64,
+    /// Events older than the event retention, deleted.
+    pub events_purged: u64,
 }
 
 const SWEEP_BATCH: usize = 1000;
@@ -118,6 +120,14 @@ impl Registry {
         loop {
             let n = self.store.purge_ended(before, SWEEP_BATCH).await?;
             report.purged += n;
+            if n < SWEEP_BATCH as u64 {
+                break;
+            }
+        }
+        let before = now.minus(self.cfg.event_retention);
+        loop {
+            let n = self.store.purge_events(before, SWEEP_BATCH).await?;
+            report.events_purged += n;
             if n < SWEEP_BATCH as u64 {
                 break;
             }

@@ -6,21 +6,28 @@ mod admin;
 mod auth;
 mod caches;
 mod creating;
+mod delivery;
 mod ending;
+mod events;
 mod filters;
 mod kill;
 mod maintenance;
 mod sessions;
+mod ssf;
 mod terminate;
+mod webhooks;
 
 pub use access_keys::{AccessKeyView, NewAccessKey, MAX_KEYS_PER_PRINCIPAL};
 pub use auth::{Caller, LoginInfo};
 pub use ending::{EndReport, EndScope, EndedSession};
+pub use events::EventsRequest;
 pub use filters::{build_filter, canonical_filter};
 pub use kill::KillRefusal;
 pub use maintenance::{SweepReport, TOUCH_FLUSH_CHUNK};
 pub use sessions::ListRequest;
+pub use ssf::{DeliveryRequest, Poll, PollBatch, StreamRequest, StreamStatus, StreamView};
 pub use terminate::{BulkEnd, BulkItem, BulkTerminate, ItemOutcome};
+pub use webhooks::{webhook_config, CreateWebhook, NewWebhook, UpdateWebhook, WebhookView};
 
 use crate::domain::{SessionId, Tenant, TenantId};
 use crate::error::{CoreError, CoreResult};
@@ -40,6 +47,8 @@ pub struct RegistryConfig {
     pub login_absolute_timeout: Duration,
     /// How long tombstones are kept.
     pub retention: Duration,
+    /// How long events are kept (subscribers resume within it).
+    pub event_retention: Duration,
     pub default_page: usize,
     pub max_page: usize,
     /// Sessions ended per transaction in bulk work (bounds memory and lock time).
@@ -48,6 +57,10 @@ pub struct RegistryConfig {
     pub max_bulk_ids: usize,
     /// Failed logins per name before backing off.
     pub login_failures_before_backoff: u32,
+    /// Whether webhooks may target loopback, link-local and private addresses.
+    pub webhooks_allow_private: bool,
+    /// How event sinks retry failed deliveries.
+    pub sink_retry: crate::sinks::RetryPolicy,
 }
 
 impl Default for RegistryConfig {
@@ -58,11 +71,14 @@ impl Default for RegistryConfig {
             login_idle_timeout: Duration::from_secs(30 * 60),
             login_absolute_timeout: Duration::from_secs(24 * 3600),
             retention: Duration::from_secs(7 * 24 * 3600),
+            event_retention: Duration::from_secs(7 * 24 * 3600),
             default_page: 100,
             max_page: 1000,
             end_chunk: 5000,
             max_bulk_ids: 100_000,
             login_failures_before_backoff: 5,
+            webhooks_allow_private: false,
+            sink_retry: crate::sinks::RetryPolicy::default(),
         }
     }
 }

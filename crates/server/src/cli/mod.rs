@@ -1,16 +1,19 @@
-//! The `sessiond` client commands (`login`, `sessions …`, `principals …`, `tenants …`): they
-//! talk to a running server through the native API with the typed client.
+//! The `sessiond` client commands (`login`, `sessions …`, `principals …`, `tenants …`,
+//! `events watch`, `webhooks …`): they talk to a running server through the native API with the typed
+//! client.
 
 mod access_keys;
 mod admin;
 mod auth;
 mod credentials;
+mod events;
 mod output;
 mod prompt;
 mod render;
 mod sessions;
 mod table;
 mod terminate;
+mod webhooks;
 
 use access_keys::AccessKeysCmd;
 use admin::{PrincipalsCmd, TenantsCmd};
@@ -58,6 +61,12 @@ pub enum ClientCommand {
     /// Manage principals' access keys for signed requests (admin)
     #[command(subcommand)]
     AccessKeys(AccessKeysCmd),
+    /// Follow session events (terminations, expiries, new sessions…)
+    #[command(subcommand)]
+    Events(events::EventsCmd),
+    /// Manage webhooks that receive session events
+    #[command(subcommand)]
+    Webhooks(webhooks::WebhooksCmd),
 }
 
 /// Why a client command failed. `Display` is the message for stderr without the leading
@@ -147,6 +156,8 @@ pub async fn run(opts: ClientOpts, cmd: ClientCommand) -> Result<(), CliError> {
         ClientCommand::Principals(cmd) => admin::principals(&ctx, cmd).await,
         ClientCommand::Tenants(cmd) => admin::tenants(&ctx, cmd).await,
         ClientCommand::AccessKeys(cmd) => access_keys::access_keys(&ctx, cmd).await,
+        ClientCommand::Events(cmd) => events::events(&ctx, cmd).await,
+        ClientCommand::Webhooks(cmd) => webhooks::webhooks(&ctx, cmd).await,
     }
 }
 

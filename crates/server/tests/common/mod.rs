@@ -201,6 +201,12 @@ impl Server {
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// kill -9, and the exit collected: nothing is flushed, drained or closed.
+    pub fn kill_9(mut self) {
+        self.child.kill().expect("kill -9");
+        let _ = self.child.wait();
+    }
 }
 
 /// The native API as admin.

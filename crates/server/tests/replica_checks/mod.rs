@@ -300,3 +300,63 @@ pub async fn ended_logins_are_refused_everywhere(bases: &[String], pw: &str, set
         .await
         .expect("the new role applies on A");
 }
+
+/// A subscriber of replica B's event stream sees a termination made through replica A (and
+/// C's resume from B's last id sees the same sequence).
+pub async fn events_reach_subscribers_of_every_replica(bases: &[String], pw: &str) {
+    use sessiond_client::EventsParams;
+    use sessiond_core::events::EventType;
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+    let n = bases.len();
+    // One login, used on every replica (logins are throttled per name).
+    let token = Client::new(&bases[0], true)
+        .expect("client")
+        .login("admin", pw)
+        .await
+        .expect("admin login")
+        .token;
+    let on = |i: usize| {
+        Client::new(&bases[i % n], true)
+            .expect("client")
+            .with_token(token.clone())
+    };
+    let (a, b, c) = (on(0), on(1), on(2));
+    let params = EventsParams {
+        types: vec![EventType::SessionTerminated],
+        tenant: Some("*".into()),
+        ..EventsParams::default()
+    };
+    let mut on_b = b.events(&params, None).await.expect("subscribe on B");
+    let reg = a
+        .register(&RegisterRequest {
+            service: "smb".into(),
+            user: user("replica-evented"),
+            ..RegisterRequest::default()
+        })
+        .await
+        .expect("register on A");
+    let id = reg.session.id.to_string();
+    a.terminate_one(&id, Some("through A"))
+        .await
+        .expect("terminate on A");
+    let e = tokio::time::timeout(WAIT, on_b.next())
+        .await
+        .expect("B's subscriber hears of it in time")
+        .expect("read")
+        .expect("open");
+    assert_eq!(e.kind, EventType::SessionTerminated);
+    let s = e.session.clone().expect("session");
+    assert_eq!(s.id.to_string(), id);
+    assert_eq!(s.end_reason.as_deref(), Some("through A"));
+    // Resuming on C from before that event yields the same event, with the same id.
+    let mut on_c = c
+        .events(&params, Some(e.id - 1))
+        .await
+        .expect("resume on C");
+    let again = tokio::time::timeout(WAIT, on_c.next())
+        .await
+        .expect("in time")
+        .expect("read")
+        .expect("open");
+    assert_eq!(again, e);
+}

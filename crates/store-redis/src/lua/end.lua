@@ -2,9 +2,13 @@
 -- state, time, ender and reason, leaves every live index, enters the one ended index of its
 -- tenant and of all (`e:all`: tombstones are listed by scanning it, so an end costs two
 -- ZADDs instead of one per index word), leaves the deadline index, enters the ended-at
--- index, frees its external id, and its key gets the tombstone TTL.
--- KEYS: session keys. ARGV: base, state, ended_at, by, reason, has_reason, ttl_secs, ids…
--- Returns per key: 'N' (absent), the state it had already ended in, or 'E' (ended now).
+-- index, frees its external id, and its key gets the tombstone TTL. The event of an end
+-- enters the shard's outbox with it, only for a session this call ends (not for one already
+-- ended, absent, or repeated after its first occurrence).
+-- KEYS: session keys. ARGV: base, state, ended_at, by, reason, has_reason, ttl_secs, then
+-- per key: id, n, the n field/value items of its end's event (n = 0: none).
+-- Returns per key: 'N' (absent), the state it had already ended in, 'E' (ended now) or
+-- 'E:<position>' (ended now, its event at that outbox position).
 -- One HMGET per session and key prefixes built once per tenant: a bulk end runs this for
 -- thousands of sessions, and on a cluster every replica replays each write it makes.
 local base, state, ea, by, reason, has_reason, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4],
@@ -13,8 +17,11 @@ local ended, tix = base .. ':ended', base .. ':tix'
 local live_all, ended_all = base .. ':i:*:l:', base .. ':i:*:e:all'
 local per_tenant = {}
 local out = {}
+local j = 8
 for i, key in ipairs(KEYS) do
-  local id = ARGV[7 + i]
+  local id, n = ARGV[j], tonumber(ARGV[j + 1])
+  local ev = j + 2
+  j = ev + n
   local h = redis.call('HMGET', key, 'st', 't', 'ixf', 'ixm', 'ex', 'dx', 'xk')
   local st = h[1]
   if not st then
@@ -22,6 +29,8 @@ for i, key in ipairs(KEYS) do
   elseif st ~= 'active' then
     out[i] = st
   else
+    -- The event first: a write that fails stops the script before this session changes.
+    local pos = append_event(base, ev, n)
     local t = h[2]
     local p = per_tenant[t]
     if not p then
@@ -52,7 +61,7 @@ for i, key in ipairs(KEYS) do
     if xk and string.sub(xk, 1, #base + 1) == base .. ':' and redis.call('GET', xk) == id then
       redis.call('DEL', xk)
     end
-    out[i] = 'E'
+    out[i] = pos and string.format('E:%d', pos) or 'E'
   end
 end
 return out

@@ -4,17 +4,21 @@
 -- an ended or purged session is taken over.
 -- KEYS[1] session key, KEYS[2] external-id key (only when the session has an external id).
 -- ARGV: base, id, tenant, f, m, la, cc, h, ex ('' = none), fixed index entries (JSON array),
--- mutable ones (JSON array).
--- Returns 'ok', 'exists' (the id is taken) or 'conflict' (a live session has the external id).
+-- mutable ones (JSON array), n, then the n field/value items of its `session.created` event
+-- (n = 0: none), appended to the shard's outbox only when the session is inserted.
+-- Returns {'ok', outbox position of the event ('0' = none)}, {'exists'} (the id is taken) or
+-- {'conflict'} (a live session has the external id).
 local base, id, t = ARGV[1], ARGV[2], ARGV[3]
 local xk = KEYS[2]
-if redis.call('EXISTS', KEYS[1]) == 1 then return 'exists' end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {'exists'} end
 if xk then
   local holder = redis.call('GET', xk)
   if holder and redis.call('HGET', base .. ':s:' .. holder, 'st') == 'active' then
-    return 'conflict'
+    return {'conflict'}
   end
 end
+-- The event first: a write that fails stops the script before the session is written.
+local pos = append_event(base, 13, tonumber(ARGV[12]))
 redis.call('HSET', KEYS[1], 'f', ARGV[4], 'm', ARGV[5], 'st', 'active', 'la', ARGV[6],
   'cc', ARGV[7], 'h', ARGV[8], 't', t, 'ixf', ARGV[10], 'ixm', ARGV[11])
 if ARGV[9] ~= '' then
@@ -31,4 +35,4 @@ for _, field in ipairs({ARGV[10], ARGV[11]}) do
     redis.call('ZADD', base .. ':i:*:l:' .. w, 0, id)
   end
 end
-return 'ok'
+return {'ok', string.format('%d', pos or 0)}

@@ -19,8 +19,9 @@ pub(crate) fn apply(conn: &Connection, op: &WriteOp) -> StoreResult<Applied> {
             create_principal(conn, p)?;
             done()
         }
-        WriteOp::UpdatePrincipal(p) => {
+        WriteOp::UpdatePrincipal(p, event) => {
             update_principal(conn, p)?;
+            crate::events::append(conn, event)?;
             done()
         }
         WriteOp::CreateAccessKey(k) => {

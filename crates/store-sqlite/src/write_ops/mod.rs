@@ -7,6 +7,8 @@ mod directory;
 use crate::error::map_err;
 use crate::rows::{self, counter, INSERT_SESSION, UPDATE_LIVE};
 use rusqlite::{params, Connection, OptionalExtension};
+use sessiond_core::events::EventDraft;
+use sessiond_core::sinks::{DeliveryAttempt, DeliveryState, Sink, SinkStatus};
 use sessiond_core::store::{EndBatch, EndInfo, EndOutcome, LoginFailures, TokenHash, Touch};
 use sessiond_core::{
     AccessKey, AuditRecord, Principal, Session, SessionId, SessionState, StoreError, StoreResult,
@@ -17,7 +19,7 @@ use std::collections::HashSet;
 /// One queued write.
 #[derive(Debug)]
 pub(crate) enum WriteOp {
-    Insert(Vec<(Session, TokenHash, Option<Timestamp>)>),
+    Insert(Vec<NewRow>),
     UpdateLive(Box<Session>, Option<Timestamp>),
     Touches(Vec<Touch>),
     End {
@@ -25,8 +27,11 @@ pub(crate) enum WriteOp {
         end: EndInfo,
         atomic: bool,
         /// Appended in the same transaction if exactly this many sessions end
-        /// (`SessionStore::end_if_active_audited`).
+        /// (`SessionStore::end_sessions`).
         audit: Option<(AuditRecord, usize)>,
+        /// The events of the sessions core expects to end; those of the ids this op ends
+        /// are appended with the ends.
+        events: Vec<EventDraft>,
     },
     SetDeadline(SessionId, Option<Timestamp>),
     /// See [`advance_deadlines`]; replies `Advanced`.
@@ -34,7 +39,8 @@ pub(crate) enum WriteOp {
     Purge(Timestamp, usize),
     CreateTenant(String),
     CreatePrincipal(Principal),
-    UpdatePrincipal(Principal),
+    UpdatePrincipal(Principal, Option<EventDraft>),
+    PurgeEvents(Timestamp, usize),
     AppendAudit(Vec<AuditRecord>),
     CreateAccessKey(AccessKey),
     /// Deletes one key (`Some`) or every key of a principal (`None` key, principal given).
@@ -44,12 +50,27 @@ pub(crate) enum WriteOp {
     },
     LoginFailure(String, Timestamp),
     ClearLoginFailures(String),
+    CreateSink(Box<Sink>),
+    UpdateSink(Box<Sink>),
+    DeleteSink(String),
+    /// `SinkStore::advance_sink`; replies `Deleted(1)` when it applied.
+    AdvanceSink {
+        id: String,
+        expected: DeliveryState,
+        next: DeliveryState,
+        status: Option<(SinkStatus, Option<String>)>,
+        attempts: Vec<DeliveryAttempt>,
+    },
+    /// `SinkStore::lease_sink` (id, holder, now, until); replies `Deleted(1)` when held.
+    LeaseSink(String, String, Timestamp, Timestamp),
 }
 
 impl WriteOp {
-    /// Only coalesced touches, login-failure counters and deadline bounds may skip the
-    /// fsync (DESIGN.md §1: a crash may lose a second of last-activity times, never a
-    /// registration or an end; a lost bound move leaves a bound that is still a bound).
+    /// Only coalesced touches, login-failure counters, deadline bounds and sinks' delivery
+    /// progress and leases may skip the fsync (DESIGN.md §1: a crash may lose a second of
+    /// last-activity times, never a registration or an end; a lost bound move leaves a bound
+    /// that is still a bound; lost delivery progress means events delivered again, which
+    /// at-least-once delivery allows, and a lost lease is taken again).
     pub(crate) fn needs_fsync(&self) -> bool {
         !matches!(
             self,
@@ -57,6 +78,16 @@ impl WriteOp {
                 | WriteOp::LoginFailure(..)
                 | WriteOp::ClearLoginFailures(_)
                 | WriteOp::AdvanceDeadlines(..)
+                | WriteOp::AdvanceSink { .. }
+                | WriteOp::LeaseSink(..)
+        )
+    }
+
+    /// Whether the op can append events (the writer then announces the new last id).
+    pub(crate) fn may_append_events(&self) -> bool {
+        matches!(
+            self,
+            WriteOp::Insert(_) | WriteOp::End { .. } | WriteOp::UpdatePrincipal(..)
         )
     }
 
@@ -65,6 +96,15 @@ impl WriteOp {
     pub(crate) fn is_background(&self) -> bool {
         matches!(self, WriteOp::Touches(_))
     }
+}
+
+/// A session to insert: the row, its token hash, its deadline and its `session.created`.
+#[derive(Debug)]
+pub(crate) struct NewRow {
+    pub session: Session,
+    pub hash: TokenHash,
+    pub expires_at: Option<Timestamp>,
+    pub event: Option<EventDraft>,
 }
 
 /// What a write returns.
@@ -98,9 +138,10 @@ fn done() -> StoreResult<Applied> {
 pub(crate) fn apply(conn: &Connection, op: &WriteOp) -> StoreResult<Applied> {
     match op {
         WriteOp::Insert(items) => {
-            for (s, hash, expires_at) in items {
-                insert_session(conn, s, hash, *expires_at)?;
+            for row in items {
+                insert_session(conn, &row.session, &row.hash, row.expires_at)?;
             }
+            crate::events::append(conn, items.iter().filter_map(|r| r.event.as_ref()))?;
             done()
         }
         WriteOp::UpdateLive(s, expires_at) => {
@@ -116,10 +157,14 @@ pub(crate) fn apply(conn: &Connection, op: &WriteOp) -> StoreResult<Applied> {
             end,
             atomic,
             audit,
+            events,
         } => {
             let outcomes = end_if_active(conn, ids, end)?;
             let ended = outcomes.iter().filter(|o| **o == EndOutcome::Ended).count();
             let rollback = *atomic && ended < outcomes.len();
+            if !rollback {
+                append_end_events(conn, ids, &outcomes, events)?;
+            }
             let audited = match audit {
                 Some((record, expected)) if !rollback && ended == *expected => {
                     directory::append_audit(conn, std::slice::from_ref(record))?;
@@ -148,6 +193,38 @@ pub(crate) fn apply(conn: &Connection, op: &WriteOp) -> StoreResult<Applied> {
         }),
         WriteOp::Purge(before, limit) => Ok(Applied {
             reply: WriteReply::Purged(purge_ended(conn, *before, *limit)?),
+            rollback: false,
+        }),
+        WriteOp::CreateSink(sink) => {
+            crate::sinks::create(conn, sink)?;
+            done()
+        }
+        WriteOp::UpdateSink(sink) => {
+            crate::sinks::update(conn, sink)?;
+            done()
+        }
+        WriteOp::DeleteSink(id) => Ok(Applied {
+            reply: WriteReply::Deleted(crate::sinks::delete(conn, id)?),
+            rollback: false,
+        }),
+        WriteOp::AdvanceSink {
+            id,
+            expected,
+            next,
+            status,
+            attempts,
+        } => Ok(Applied {
+            reply: WriteReply::Deleted(crate::sinks::advance(
+                conn, id, expected, next, status, attempts,
+            )?),
+            rollback: false,
+        }),
+        WriteOp::LeaseSink(id, holder, now, until) => Ok(Applied {
+            reply: WriteReply::Deleted(crate::sinks::lease(conn, id, holder, *now, *until)?),
+            rollback: false,
+        }),
+        WriteOp::PurgeEvents(before, limit) => Ok(Applied {
+            reply: WriteReply::Purged(crate::events::purge(conn, *before, *limit)?),
             rollback: false,
         }),
         _ => directory::apply(conn, op),
@@ -348,6 +425,28 @@ fn end_if_active(
         });
     }
     Ok(outcomes)
+}
+
+/// Appends the event of each id this op ended, once per id, in the order of `ids`.
+fn append_end_events(
+    conn: &Connection,
+    ids: &[SessionId],
+    outcomes: &[EndOutcome],
+    events: &[EventDraft],
+) -> StoreResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let by_id: std::collections::HashMap<&str, &EventDraft> = events
+        .iter()
+        .filter_map(|e| e.session_id.as_ref().map(|id| (id.as_str(), e)))
+        .collect();
+    let ended = ids
+        .iter()
+        .zip(outcomes)
+        .filter(|(_, o)| **o == EndOutcome::Ended)
+        .filter_map(|(id, _)| by_id.get(id.as_str()).copied());
+    crate::events::append(conn, ended)
 }
 
 /// Deletes up to `limit` tombstones ended before `before`, oldest first, with their side rows.

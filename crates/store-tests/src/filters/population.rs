@@ -168,7 +168,7 @@ pub(super) async fn populate(store: &dyn Store, n: usize, seed: u64) -> Populati
         s.absolute_timeout = HumanDuration(Duration::from_secs(rng.below(100_000)));
         place(store, &ids, &mut s);
         store
-            .insert_session(&s, &hash_of(&s.id), s.expires_at())
+            .insert_session(&s, &hash_of(&s.id), s.expires_at(), None)
             .await
             .unwrap_or_else(|e| panic!("insert {}: {e}", s.id));
         expected.push(s);

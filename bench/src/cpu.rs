@@ -27,7 +27,7 @@ fn ticks_per_second() -> f64 {
 }
 
 /// utime + stime of a process, in seconds.
-fn process_cpu(pid: u32) -> f64 {
+pub(crate) fn process_cpu(pid: u32) -> f64 {
     let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return 0.0;
     };

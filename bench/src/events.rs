@@ -6,6 +6,7 @@
 use crate::{load, percentile, post, start, Res};
 use serde_json::json;
 use sessiond_client::{Client, EventStream, EventsParams};
+
 use sessiond_core::events::EventType;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -22,9 +23,18 @@ const WAIT: Duration = Duration::from_secs(600);
 pub struct EventFigures {
     pub sessions: usize,
     pub ack_to_sse: Vec<Duration>,
+    /// From sending the DELETE to the event's arrival (the event may arrive before the
+    /// acknowledgement: the store announces it before it acknowledges).
+    pub send_to_sse: Vec<Duration>,
     pub terminate_alone: Duration,
     pub terminate_watched: Duration,
     pub sse_all: Duration,
+    /// CPU seconds of (server, this load generator) during the terminate alone, and during
+    /// the watched one until every subscriber had everything.
+    pub cpu_alone: (f64, f64),
+    pub cpu_watched: (f64, f64),
+    /// A third group's terminate with one webhook attached, and its delivery.
+    pub terminate_webhook: Duration,
     pub webhook_all: Duration,
 }
 
@@ -39,17 +49,36 @@ async fn subscribe(base: &str, token: &str) -> Res<EventStream> {
     c.events(&p, None).await.map_err(|e| e.to_string())
 }
 
-/// Reads `n` events from `s`; the instant the last one arrived.
-async fn drain(mut s: EventStream, n: usize) -> Res<Instant> {
-    for i in 0..n {
-        match tokio::time::timeout(WAIT, s.next()).await {
-            Ok(Ok(Some(_))) => {}
-            other => {
-                return Err(format!(
-                    "subscriber stopped after {i} of {n} events: {other:?}"
-                ))
-            }
-        }
+/// A subscriber as a load generator should be: it receives the stream and counts the events
+/// (`event:` lines) without decoding them, so its own CPU stays small beside the server's.
+/// The instant the `n`-th arrived.
+async fn raw_subscribe(base: &str, token: &str) -> Res<reqwest::Response> {
+    let r = reqwest::Client::new()
+        .get(format!("{base}/api/v1/events?types=session.terminated"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !r.status().is_success() {
+        return Err(format!("subscribe: {}", r.status()));
+    }
+    Ok(r)
+}
+
+async fn drain(mut r: reqwest::Response, n: usize) -> Res<Instant> {
+    const MARK: &[u8] = b"\nevent: ";
+    let mut seen = 0usize;
+    // The end of the previous chunk, so a mark split across two chunks is counted once.
+    let mut tail: Vec<u8> = Vec::new();
+    while seen < n {
+        let chunk = match tokio::time::timeout(WAIT, r.chunk()).await {
+            Ok(Ok(Some(c))) => c,
+            other => return Err(format!("subscriber stopped after {seen} of {n}: {other:?}")),
+        };
+        tail.extend_from_slice(&chunk);
+        seen += tail.windows(MARK.len()).filter(|w| *w == MARK).count();
+        let keep = tail.len().saturating_sub(MARK.len() - 1);
+        tail.drain(..keep);
     }
     Ok(Instant::now())
 }
@@ -105,7 +134,14 @@ async fn terminate_filter(
 pub async fn measure(server: &PathBuf, n: usize) -> Res<EventFigures> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let extra = vec!["--webhooks-allow-private".to_string()];
-    let (_srv, base, _) = start(server, dir.path(), &extra)?;
+    let (srv, base, _) = start(server, dir.path(), &extra)?;
+    let pids = (srv.0.id(), std::process::id());
+    let cpu = move || {
+        (
+            crate::cpu::process_cpu(pids.0),
+            crate::cpu::process_cpu(pids.1),
+        )
+    };
     let http = reqwest::Client::new();
     let v = post(
         &http,
@@ -115,9 +151,10 @@ pub async fn measure(server: &PathBuf, n: usize) -> Res<EventFigures> {
     )
     .await?;
     let tok = v["token"].as_str().ok_or("no token")?.to_string();
-    println!("events: loading 2 × {n} sessions and {LATENCY_SAMPLES} more…");
+    println!("events: loading 3 × {n} sessions and {LATENCY_SAMPLES} more…");
     load(&http, &base, &tok, n, 64, "bench-a").await?;
     load(&http, &base, &tok, n, 64, "bench-b").await?;
+    load(&http, &base, &tok, n, 64, "bench-c").await?;
     let (lat_tokens, _) = load(&http, &base, &tok, LATENCY_SAMPLES, 8, "bench-lat").await?;
 
     // Latency: one termination at a time, from its acknowledgement to the event's arrival.
@@ -132,10 +169,11 @@ pub async fn measure(server: &PathBuf, n: usize) -> Res<EventFigures> {
             }
         }
     });
-    let mut acked: HashMap<String, Instant> = HashMap::new();
+    let mut acked: HashMap<String, (Instant, Instant)> = HashMap::new();
     let mut got: HashMap<String, Instant> = HashMap::new();
     for t in &lat_tokens {
         let id = t.split('.').next().unwrap_or_default().to_string();
+        let sent = Instant::now();
         let r = http
             .delete(format!("{base}/api/v1/sessions/{id}"))
             .bearer_auth(&tok)
@@ -146,7 +184,7 @@ pub async fn measure(server: &PathBuf, n: usize) -> Res<EventFigures> {
         if !r.status().is_success() {
             return Err(format!("terminate {id}: {}", r.status()));
         }
-        acked.insert(id, at);
+        acked.insert(id, (sent, at));
         while let Ok((sid, when)) = rx.try_recv() {
             got.insert(sid, when);
         }
@@ -160,30 +198,31 @@ pub async fn measure(server: &PathBuf, n: usize) -> Res<EventFigures> {
         }
     }
     reader.abort();
-    let mut ack_to_sse: Vec<Duration> = acked
-        .iter()
-        .map(|(id, a)| {
-            got.get(id)
-                .map_or(Duration::ZERO, |g| g.saturating_duration_since(*a))
-        })
-        .collect();
-    ack_to_sse.sort();
+    let since = |pick: fn(&(Instant, Instant)) -> Instant| {
+        let mut v: Vec<Duration> = acked
+            .iter()
+            .map(|(id, t)| {
+                got.get(id)
+                    .map_or(Duration::ZERO, |g| g.saturating_duration_since(pick(t)))
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let ack_to_sse = since(|t| t.1);
+    let send_to_sse = since(|t| t.0);
 
-    // The terminate alone, then with three subscribers and a webhook attached.
+    // The terminate alone, then with three SSE subscribers attached.
+    let c0 = cpu();
     let terminate_alone = terminate_filter(&http, &base, &tok, "bench-a", n).await?;
-    let (url, delivered) = receiver().await?;
-    post(
-        &http,
-        &format!("{base}/api/v1/webhooks"),
-        Some(&tok),
-        json!({"url": url, "types": ["session.terminated"]}),
-    )
-    .await?;
+    let c1 = cpu();
+    let cpu_alone = (c1.0 - c0.0, c1.1 - c0.1);
     let subs = [
-        subscribe(&base, &tok).await?,
-        subscribe(&base, &tok).await?,
-        subscribe(&base, &tok).await?,
+        raw_subscribe(&base, &tok).await?,
+        raw_subscribe(&base, &tok).await?,
+        raw_subscribe(&base, &tok).await?,
     ];
+    let c0 = cpu();
     let t0 = Instant::now();
     let drains: Vec<_> = subs
         .into_iter()
@@ -195,6 +234,19 @@ pub async fn measure(server: &PathBuf, n: usize) -> Res<EventFigures> {
         let done = d.await.map_err(|e| e.to_string())??;
         sse_all = sse_all.max(done.duration_since(t0));
     }
+    let c1 = cpu();
+    let cpu_watched = (c1.0 - c0.0, c1.1 - c0.1);
+    // A webhook alone: the terminate, and its delivery.
+    let (url, delivered) = receiver().await?;
+    post(
+        &http,
+        &format!("{base}/api/v1/webhooks"),
+        Some(&tok),
+        json!({"url": url, "types": ["session.terminated"]}),
+    )
+    .await?;
+    let t0 = Instant::now();
+    let terminate_webhook = terminate_filter(&http, &base, &tok, "bench-c", n).await?;
     let webhook_all = loop {
         if delivered.load(Ordering::Relaxed) >= n as u64 {
             break t0.elapsed();
@@ -210,9 +262,13 @@ pub async fn measure(server: &PathBuf, n: usize) -> Res<EventFigures> {
     Ok(EventFigures {
         sessions: n,
         ack_to_sse,
+        send_to_sse,
         terminate_alone,
         terminate_watched,
         sse_all,
+        cpu_alone,
+        cpu_watched,
+        terminate_webhook,
         webhook_all,
     })
 }
@@ -232,16 +288,23 @@ pub fn report(f: &EventFigures) -> String {
             p99 < Duration::from_millis(50),
         ),
         (
+            "DELETE sent → SSE receipt p50 / p99".into(),
+            format!(
+                "{} / {}",
+                ms(percentile(&f.send_to_sse, 0.5)),
+                ms(percentile(&f.send_to_sse, 0.99))
+            ),
+            "(for reference)".into(),
+            true,
+        ),
+        (
             format!("terminate {} by filter, no subscriber", f.sessions),
             s(f.terminate_alone),
             "(anchor)".into(),
             true,
         ),
         (
-            format!(
-                "terminate {} by filter, 3 SSE subscribers + 1 webhook",
-                f.sessions
-            ),
+            format!("terminate {} by filter, 3 SSE subscribers", f.sessions),
             format!("{} ({ratio:.2}×)", s(f.terminate_watched)),
             "< 1.20×".into(),
             ratio < 1.2,
@@ -251,6 +314,21 @@ pub fn report(f: &EventFigures) -> String {
             s(f.sse_all),
             "< 5 s".into(),
             f.sse_all < Duration::from_secs(5),
+        ),
+        (
+            "CPU s (server / load generator): alone, then 3 subscribers until delivered".into(),
+            format!(
+                "{:.2} / {:.2}, then {:.2} / {:.2}",
+                f.cpu_alone.0, f.cpu_alone.1, f.cpu_watched.0, f.cpu_watched.1
+            ),
+            "(for reference)".into(),
+            true,
+        ),
+        (
+            format!("terminate {} by filter, 1 webhook", f.sessions),
+            s(f.terminate_webhook),
+            "(for reference)".into(),
+            true,
         ),
         (
             format!("all {} delivered to the webhook", f.sessions),

@@ -378,3 +378,103 @@ fn cli_manages_sessions_end_to_end() {
     let out = cli.fails(&["sessions", "list"]);
     assert!(out.contains("sessiond login"), "{out}");
 }
+
+/// `sessiond events watch --json` prints each event as it happens; `sessiond webhooks`
+/// creates (the secret printed once), lists, shows, disables and deletes, and the server
+/// refuses a loopback target (started without --webhooks-allow-private).
+#[test]
+fn cli_watches_events_and_manages_webhooks() {
+    let server = Server::start();
+    let cli = Cli {
+        server: &server,
+        config: tempfile::tempdir().expect("config tempdir"),
+    };
+    cli.ok_with_stdin(
+        &["login", "--password-stdin"],
+        Some(&format!("{ADMIN_PASSWORD}\n")),
+    );
+
+    let mut watch = Command::new(BIN)
+        .arg("--server")
+        .arg(&server.url)
+        .args(["events", "watch", "--types", "session.terminated", "--json"])
+        .env("SESSIOND_CONFIG_DIR", cli.config.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn events watch");
+    let stdout = watch.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Sessions terminated one after another until the watcher has seen one: it may still
+    // be connecting when the first ends (it starts at the present).
+    let mut seen: Option<Value> = None;
+    let mut ended = Vec::new();
+    for i in 0..50 {
+        let created = cli.json(&[
+            "sessions",
+            "create",
+            "--service",
+            "smb",
+            "--user-name",
+            &format!("w{i}"),
+            "--json",
+        ]);
+        let id = created["session"]["id"].as_str().expect("id").to_owned();
+        cli.ok(&["sessions", "terminate", &id, "--reason", "watched"]);
+        ended.push(id);
+        if let Ok(line) = rx.recv_timeout(std::time::Duration::from_millis(500)) {
+            seen = Some(serde_json::from_str(&line).expect("a JSON event per line"));
+            break;
+        }
+    }
+    let _ = watch.kill();
+    let _ = watch.wait();
+    let e = seen.expect("events watch printed an event");
+    assert_eq!(e["type"], "session.terminated");
+    assert!(ended.contains(&e["session"]["id"].as_str().unwrap_or_default().to_owned()));
+    assert_eq!(e["session"]["end_reason"], "watched");
+
+    // Webhooks: a loopback target is refused on this server.
+    let out = cli.fails(&["webhooks", "create", "http://127.0.0.1:9/hook"]);
+    assert!(out.contains("--webhooks-allow-private"), "{out}");
+    let out = cli.ok(&[
+        "webhooks",
+        "create",
+        "https://hooks.example.com/in",
+        "--types",
+        "session.terminated,session.expired",
+    ]);
+    assert!(out.contains("secret: whsec_"), "{out}");
+    let list = cli.json(&["webhooks", "list", "--json"]);
+    let hooks = list.as_array().expect("a list");
+    assert_eq!(hooks.len(), 1);
+    assert!(
+        !list.to_string().contains("whsec_"),
+        "the secret is shown once"
+    );
+    let id = hooks[0]["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        hooks[0]["types"],
+        serde_json::json!(["session.terminated", "session.expired"])
+    );
+    let out = cli.ok(&["webhooks", "disable", &id]);
+    assert!(out.contains("status: disabled"), "{out}");
+    let shown = cli.json(&["webhooks", "show", &id, "--json"]);
+    assert_eq!(shown["status"], "disabled");
+    cli.ok(&["webhooks", "delete", &id]);
+    assert!(cli
+        .json(&["webhooks", "list", "--json"])
+        .as_array()
+        .is_some_and(|a| a.is_empty()));
+    let out = cli.fails(&["webhooks", "show", &id]);
+    assert!(out.contains("not found"), "{out}");
+}

@@ -6,6 +6,7 @@
 //! gives up: core's registry filters the events and moves the sink's state; this crate only
 //! resolves, connects, signs and reports what happened.
 
+mod attempt;
 pub mod signer;
 mod ssf_push;
 mod target;

@@ -1,14 +1,12 @@
 //! One Standard Webhooks delivery: the event's JSON, signed, POSTed; 2xx is delivered,
 //! anything else (or no answer) is a failed attempt, with what happened for the log.
 
+use crate::attempt::{attempt_of, Label};
 use crate::Target;
 use sessiond_core::sinks::DeliveryAttempt;
 use sessiond_core::webhook::signature;
 use sessiond_core::{Caller, CoreResult, Registry, Timestamp};
 use std::time::{Duration, Instant, SystemTime};
-
-/// What a receiver's error body may add to the log, at most.
-const MAX_ERROR_BODY: usize = 200;
 
 /// POSTs `body` (an event's JSON) to `target`, signed with `key`, as message `msg_id`.
 /// `event_id` and `attempt` label the log entry; `at` is when it was made.
@@ -38,57 +36,15 @@ pub async fn send_webhook(
         .body(body)
         .send()
         .await;
-    let (delivered, status, error) = match sent {
-        Ok(resp) => {
-            let status = resp.status();
-            if status.is_success() {
-                (true, Some(status.as_u16()), None)
-            } else {
-                let text = resp.text().await.unwrap_or_default();
-                let mut why = format!("HTTP {}", status.as_u16());
-                let text: String = text.chars().take(MAX_ERROR_BODY).collect();
-                if !text.trim().is_empty() {
-                    why.push_str(": ");
-                    why.push_str(text.trim());
-                }
-                (false, Some(status.as_u16()), Some(why))
-            }
-        }
-        Err(e) => (false, None, Some(describe(&e))),
-    };
-    metrics::counter!("sessiond_webhook_deliveries_total", "delivered" => if delivered { "true" } else { "false" })
-        .increment(1);
-    DeliveryAttempt {
+    let label = Label {
         event_id,
         attempt,
         at,
-        delivered,
-        status,
-        error,
-        duration_ms: started.elapsed().as_millis().min(u128::from(u64::MAX)) as u64,
-    }
-}
-
-/// A transport error in words (connection refused, timeout…), without the URL's query.
-pub(crate) fn describe(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "cannot connect"
-    } else {
-        "request failed"
     };
-    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    let mut detail = String::new();
-    while let Some(s) = source {
-        detail = s.to_string();
-        source = s.source();
-    }
-    if detail.is_empty() {
-        kind.to_string()
-    } else {
-        format!("{kind}: {detail}")
-    }
+    let a = attempt_of(sent, |s| (200..300).contains(&s), "", label, started).await;
+    metrics::counter!("sessiond_webhook_deliveries_total", "delivered" => if a.delivered { "true" } else { "false" })
+        .increment(1);
+    a
 }
 
 /// `POST /webhooks/{id}/test`: one `webhook.test` message sent now, outside the event

@@ -6,13 +6,9 @@
 
 mod common;
 
-use common::{venv_python, Native, Server};
+use common::{Native, PyChild, Server};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 const PW: &str = "ssf-test-password";
@@ -34,49 +30,17 @@ fn flags() -> Vec<String> {
 }
 
 struct Receiver {
-    child: Child,
-    stdin: ChildStdin,
-    lines: mpsc::Receiver<String>,
+    py: PyChild,
     stream: Value,
     config: Value,
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Receiver {
     /// Starts a receiver that creates its stream with `token` and waits for its verification.
     fn start(base: &str, token: &str, mode: &str) -> Receiver {
-        let py = venv_python("jwt, cryptography");
-        let script =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop/ssf_receiver.py");
-        let mut child = Command::new(py)
-            .arg(script)
-            .args([base, token, mode])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the receiver");
-        let stdin = child.stdin.take().expect("stdin");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let py = PyChild::start("jwt, cryptography", "ssf_receiver.py", &[base, token, mode]);
         let mut r = Receiver {
-            child,
-            stdin,
-            lines,
+            py,
             stream: Value::Null,
             config: Value::Null,
         };
@@ -88,10 +52,7 @@ impl Receiver {
 
     fn until(&self, prefix: &str) -> String {
         loop {
-            let line = self
-                .lines
-                .recv_timeout(WAIT)
-                .unwrap_or_else(|e| panic!("no {prefix:?} line from the receiver: {e}"));
+            let line = self.py.next_line(WAIT);
             assert!(
                 !line.starts_with("INVALID"),
                 "the receiver refused a SET: {line}"
@@ -108,8 +69,7 @@ impl Receiver {
     }
 
     fn say(&mut self, line: &str) {
-        writeln!(self.stdin, "{line}").expect("write");
-        self.stdin.flush().expect("flush");
+        self.py.send(line);
         self.until("ACK ");
     }
 }

@@ -6,13 +6,9 @@
 
 mod common;
 
-use common::{venv_python, Native, Server};
+use common::{Native, PyChild, Server};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const PW: &str = "webhook-test-password";
@@ -33,78 +29,35 @@ fn flags() -> Vec<String> {
 
 /// The Python receiver: its port, its stdin (commands) and its output lines.
 struct Receiver {
-    child: Child,
-    stdin: ChildStdin,
-    lines: mpsc::Receiver<String>,
+    py: PyChild,
     port: u16,
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Receiver {
     fn start() -> Receiver {
-        let py = venv_python("standardwebhooks.webhooks");
-        let script =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop/webhook_receiver.py");
-        let mut child = Command::new(py)
-            .arg(script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the receiver");
-        let stdin = child.stdin.take().expect("stdin");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut r = Receiver {
-            child,
-            stdin,
-            lines,
-            port: 0,
-        };
-        let first = r.next_line();
-        r.port = first
+        let py = PyChild::start("standardwebhooks.webhooks", "webhook_receiver.py", &[]);
+        let first = py.next_line(WAIT);
+        let port = first
             .strip_prefix("listening ")
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("receiver said {first:?}"));
-        r
+        Receiver { py, port }
     }
 
     fn url(&self) -> String {
         format!("http://127.0.0.1:{}/hook", self.port)
     }
 
-    fn next_line(&self) -> String {
-        self.lines
-            .recv_timeout(WAIT)
-            .expect("a line from the receiver in time")
-    }
-
     fn say(&mut self, line: &str) {
-        writeln!(self.stdin, "{line}").expect("write to the receiver");
-        self.stdin.flush().expect("flush");
-        let ack = self.until("ACK ");
-        assert!(!ack.is_empty() || line.is_empty());
+        self.py.send(line);
+        self.until("ACK ");
     }
 
     /// Reads lines until one starts with `prefix`; checks every delivery's signatures on
     /// the way. Returns the rest of that line.
     fn until(&self, prefix: &str) -> String {
         loop {
-            let line = self.next_line();
+            let line = self.py.next_line(WAIT);
             assert_ne!(line, "TAMPERED-ACCEPTED", "a tampered message verified");
             assert!(!line.starts_with("BAD-SIGNATURE"), "{line}");
             if let Some(rest) = line.strip_prefix(prefix) {
@@ -195,23 +148,32 @@ async fn deliveries_verify_and_retries_are_logged() {
         "the session as GET shows it"
     );
     let event_id = e["id"].as_u64().expect("event id");
-    let (s, log) = n
-        .call(Method::GET, &format!("/webhooks/{id}/deliveries"), None)
-        .await;
-    assert_eq!(s, StatusCode::OK, "{log}");
-    let attempts: Vec<(u64, bool, Option<u64>)> = log["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter(|a| a["event_id"].as_u64() == Some(event_id))
-        .map(|a| {
-            (
-                a["attempt"].as_u64().unwrap_or(0),
-                a["delivered"].as_bool().unwrap_or(false),
-                a["status"].as_u64(),
-            )
-        })
-        .collect();
+    // The worker records a page's attempts after sending them, so the log can trail the
+    // receiver by that write: wait for the delivered attempt to be logged.
+    let started = Instant::now();
+    let (attempts, log) = loop {
+        let (s, log) = n
+            .call(Method::GET, &format!("/webhooks/{id}/deliveries"), None)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{log}");
+        let attempts: Vec<(u64, bool, Option<u64>)> = log["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|a| a["event_id"].as_u64() == Some(event_id))
+            .map(|a| {
+                (
+                    a["attempt"].as_u64().unwrap_or(0),
+                    a["delivered"].as_bool().unwrap_or(false),
+                    a["status"].as_u64(),
+                )
+            })
+            .collect();
+        if attempts.iter().any(|a| a.1) || started.elapsed() > WAIT {
+            break (attempts, log);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(
         attempts,
         vec![

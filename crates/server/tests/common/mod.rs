@@ -261,3 +261,67 @@ impl Native {
         v
     }
 }
+
+/// A Python program of the interop virtualenv (`tests/interop/SCRIPT`) run as a child: its
+/// stdin takes commands, its stdout lines arrive through a channel; killed when dropped.
+pub struct PyChild {
+    child: Child,
+    stdin: std::process::ChildStdin,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Drop for PyChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl PyChild {
+    /// Runs `script` with `args` under the virtualenv's python, checked to import `modules`.
+    pub fn start(modules: &str, script: &str, args: &[&str]) -> PyChild {
+        let py = venv_python(modules);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/interop")
+            .join(script);
+        let mut child = Command::new(py)
+            .arg(path)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {script}: {e}"));
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        PyChild {
+            child,
+            stdin,
+            lines,
+        }
+    }
+
+    /// The next line it printed, waiting at most `wait` (a safety net: each wait ends on a
+    /// line).
+    pub fn next_line(&self, wait: Duration) -> String {
+        self.lines
+            .recv_timeout(wait)
+            .unwrap_or_else(|e| panic!("no line from the receiver in {wait:?}: {e}"))
+    }
+
+    /// Writes one command line to its stdin.
+    pub fn send(&mut self, line: &str) {
+        use std::io::Write;
+        writeln!(self.stdin, "{line}").expect("write to the receiver");
+        self.stdin.flush().expect("flush");
+    }
+}

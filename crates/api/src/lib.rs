@@ -5,6 +5,7 @@ pub mod bearer;
 pub mod client_addr;
 pub mod commvault;
 pub mod dds;
+pub mod docs;
 pub mod extract;
 pub mod health;
 pub mod metrics_layer;
@@ -20,16 +21,6 @@ pub mod vsphere;
 pub use state::AppState;
 
 use axum::Router;
-
-/// The API reference page, rendered by Scalar from the OpenAPI document.
-fn docs() -> Router<AppState> {
-    use utoipa::OpenApi;
-    use utoipa_scalar::Servable;
-    Router::new().merge(utoipa_scalar::Scalar::with_url(
-        "/api/docs",
-        native::openapi::ApiDoc::openapi(),
-    ))
-}
 
 /// The whole application router. Each dialect owns its prefix and its own fallback, so that
 /// even the framework's rejections come back in that dialect's error format; so does the
@@ -49,7 +40,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/commandcenter/api", commvault::router())
         .merge(commvault::slash_roots())
         .merge(ssf::router())
-        .merge(docs())
+        .merge(docs::router())
         .fallback(native::error::not_found_fallback)
         .layer(axum::middleware::from_fn(metrics_layer::track))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))

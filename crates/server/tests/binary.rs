@@ -267,6 +267,24 @@ async fn https_by_default_with_a_generated_certificate() {
         .await
         .expect("docs");
     assert_eq!(r.status(), StatusCode::OK);
+    // The reference page works offline: its script comes from this server.
+    let page = r.text().await.expect("page");
+    assert!(
+        page.contains(r#"<script src="/api/docs/scalar.js">"#),
+        "{page}"
+    );
+    assert!(!page.contains("cdn.jsdelivr"), "{page}");
+    let r = http
+        .get(format!("{}/api/docs/scalar.js", server.base))
+        .send()
+        .await
+        .expect("scalar.js");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap_or_default()
+        .starts_with("text/javascript"));
+    assert!(r.bytes().await.expect("script").len() > 1_000_000);
     // A login is a durable write (its login session) through the SQLite writer.
     login(&http, &server.base).await;
     let r = http

@@ -137,6 +137,30 @@ pub fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The query string's parameters by name (the native API's rule): each one of `known`, each
+/// at most once; anything else is a 400 that names it.
+pub fn query_params(
+    raw: Option<&str>,
+    known: &[&str],
+) -> Result<std::collections::BTreeMap<String, String>, sessiond_core::CoreError> {
+    use sessiond_core::CoreError;
+    let mut out = std::collections::BTreeMap::new();
+    for (k, v) in query_pairs(raw) {
+        if !known.contains(&k.as_str()) {
+            return Err(CoreError::BadRequest(format!(
+                "unknown query parameter {k:?}"
+            )));
+        }
+        if out.contains_key(&k) {
+            return Err(CoreError::BadRequest(format!(
+                "query parameter {k:?} given twice"
+            )));
+        }
+        out.insert(k, v);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

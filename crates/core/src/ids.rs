@@ -38,6 +38,14 @@ fn random80() -> Result<u128, getrandom::Error> {
     Ok(u128::from_be_bytes(b) & (RANDOM_MASK >> 1))
 }
 
+/// `n` random bytes as lowercase hex: names that need only differ (a replica's lease holder,
+/// a verification's or a test message's id), never secrets.
+pub fn random_hex(n: usize) -> Result<String, getrandom::Error> {
+    let mut b = vec![0u8; n];
+    getrandom::getrandom(&mut b)?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

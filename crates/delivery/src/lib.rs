@@ -13,6 +13,14 @@ mod target;
 mod webhook;
 mod worker;
 
+/// Wall-clock seconds since the epoch, for what receivers compare with their own clocks
+/// (`webhook-timestamp`, a SET's `iat`), whatever clock the registry runs on.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 /// Connect and response timeout of one delivery.
 pub const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 

@@ -6,7 +6,7 @@ use crate::Target;
 use sessiond_core::sinks::DeliveryAttempt;
 use sessiond_core::webhook::signature;
 use sessiond_core::{Caller, CoreResult, Registry, Timestamp};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 /// POSTs `body` (an event's JSON) to `target`, signed with `key`, as message `msg_id`.
 /// `event_id` and `attempt` label the log entry; `at` is when it was made.
@@ -19,11 +19,8 @@ pub async fn send_webhook(
     attempt: u32,
     at: Timestamp,
 ) -> DeliveryAttempt {
-    // Receivers check the timestamp against their own clock (Standard Webhooks: within
-    // minutes), so it is the wall clock's, whatever clock the registry runs on.
-    let ts = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
+    // Receivers check it against their own clock (Standard Webhooks: within minutes).
+    let ts = crate::unix_now();
     let sig = signature(key, msg_id, ts, body.as_bytes());
     let started = Instant::now();
     let sent = target
@@ -66,13 +63,9 @@ pub async fn test_webhook(
         "tenant": view.tenant,
     })
     .to_string();
-    let mut nonce = [0u8; 8];
-    getrandom::getrandom(&mut nonce)
+    let nonce = sessiond_core::ids::random_hex(8)
         .map_err(|e| sessiond_core::CoreError::Internal(e.to_string()))?;
-    let msg_id = format!(
-        "test_{}",
-        nonce.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    );
+    let msg_id = format!("test_{nonce}");
     let attempt = match Target::resolve(&view.url, allow_private, timeout).await {
         Ok(t) => send_webhook(&t, &key, &msg_id, body, 0, 1, at).await,
         Err(why) => DeliveryAttempt {

@@ -3,7 +3,7 @@
 //! retrying on core's schedule until the sink is caught up or disabled.
 
 use crate::signer::EventSigner;
-use crate::{push_set, send_webhook, Target};
+use crate::{push_set, send_webhook, unix_now, Target};
 use sessiond_core::events::EventId;
 use sessiond_core::registry::webhook_config;
 use sessiond_core::sinks::{DeliveryAttempt, Sink, SinkKind, SinkStatus};
@@ -38,18 +38,17 @@ pub struct DeliveryOptions {
 impl DeliveryOptions {
     /// Options with a fresh random holder name.
     pub fn new(allow_private: bool, timeout: Duration, signer: Option<Arc<EventSigner>>) -> Self {
-        let mut b = [0u8; 8];
         // A holder name only needs to differ between replicas; a clock-based fallback does.
-        if getrandom::getrandom(&mut b).is_err() {
-            b = std::time::SystemTime::now()
+        let holder = sessiond_core::ids::random_hex(8).unwrap_or_else(|_| {
+            let nanos = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64)
-                .to_le_bytes();
-        }
+                .map_or(0, |d| d.as_nanos());
+            format!("{nanos:032x}")
+        });
         DeliveryOptions {
             allow_private,
             timeout,
-            holder: b.iter().map(|x| format!("{x:02x}")).collect(),
+            holder,
             signer,
         }
     }
@@ -332,12 +331,6 @@ enum Payload {
         jti: String,
         claims: serde_json::Value,
     },
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// A uniform draw in [0, 1) for retry jitter.

@@ -187,29 +187,10 @@ async fn a_tenants_stream_carries_only_its_tenant_and_survives_kill_9() {
     let data = dir.path().join("data");
     let server = Server::start_with(&data, PW, &flags());
     let admin = Native::login(&server, PW).await;
-    for t in ["acme", "globex"] {
-        let (s, v) = admin
-            .call(Method::POST, "/tenants", Some(json!({"name": t})))
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-    }
-    let (s, v) = admin
-        .call(
-            Method::POST,
-            "/principals",
-            Some(json!({"name": "rx-globex", "password": "password-123", "role": "operator", "tenant": "globex"})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let (s, v) = admin
-        .call(
-            Method::POST,
-            "/auth/login",
-            Some(json!({"username": "rx-globex", "password": "password-123"})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    let token = v["token"].as_str().expect("token").to_string();
+    let token = admin
+        .tenant_operator(&["acme", "globex"], "rx-globex", "globex")
+        .await
+        .token;
     let mut r = Receiver::start(&server.base, &token, "push");
     let stream_id = r.stream["stream_id"].as_str().expect("id").to_string();
     // Another tenant's principal cannot see the stream.

@@ -261,35 +261,9 @@ async fn a_tenants_webhook_carries_only_its_tenant() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Server::start_with(&dir.path().join("data"), PW, &flags());
     let admin = Native::login(&server, PW).await;
-    for t in ["acme", "globex"] {
-        let (s, v) = admin
-            .call(Method::POST, "/tenants", Some(json!({"name": t})))
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-    }
-    let (s, v) = admin
-        .call(
-            Method::POST,
-            "/principals",
-            Some(json!({"name": "op-globex", "password": "password-123", "role": "operator", "tenant": "globex"})),
-        )
+    let op = admin
+        .tenant_operator(&["acme", "globex"], "op-globex", "globex")
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let op = {
-        let (s, v) = admin
-            .call(
-                Method::POST,
-                "/auth/login",
-                Some(json!({"username": "op-globex", "password": "password-123"})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        Native {
-            http: admin.http.clone(),
-            base: admin.base.clone(),
-            token: v["token"].as_str().expect("token").to_string(),
-        }
-    };
     let mut r = Receiver::start();
     let id = hook(&op, &mut r).await;
     // The default tenant's admin sees it, in the tenant it belongs to.

@@ -3,7 +3,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::Authed;
-use crate::extract::query_pairs;
+use crate::extract::query_params;
 use crate::AppState;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
@@ -33,27 +33,17 @@ const PARAMS: [&str; 4] = ["types", "service", "tenant", "last_event_id"];
 /// The request's parameters: what to receive, and where to resume (the `Last-Event-ID`
 /// header, or `last_event_id` for clients that cannot set headers).
 fn params(raw: Option<&str>, headers: &HeaderMap) -> ApiResult<(EventsRequest, Option<EventId>)> {
+    let mut q = query_params(raw, &PARAMS)?;
     let mut req = EventsRequest::default();
-    let mut resume = None;
-    let mut seen = Vec::new();
-    for (k, v) in query_pairs(raw) {
-        if !PARAMS.contains(&k.as_str()) {
-            return Err(CoreError::BadRequest(format!("unknown query parameter {k:?}")).into());
-        }
-        if seen.contains(&k) {
-            return Err(CoreError::BadRequest(format!("query parameter {k:?} given twice")).into());
-        }
-        match k.as_str() {
-            "types" => {
-                req.types = EventType::parse_list(&v).map_err(|m| CoreError::invalid("types", m))?
-            }
-            "service" if !v.is_empty() => req.service = Some(v.clone()),
-            "tenant" if !v.is_empty() => req.tenant = Some(v.clone()),
-            "last_event_id" => resume = Some(event_id(&v)?),
-            _ => {}
-        }
-        seen.push(k);
+    if let Some(v) = q.remove("types") {
+        req.types = EventType::parse_list(&v).map_err(|m| CoreError::invalid("types", m))?;
     }
+    req.service = q.remove("service").filter(|v| !v.is_empty());
+    req.tenant = q.remove("tenant").filter(|v| !v.is_empty());
+    let mut resume = q
+        .remove("last_event_id")
+        .map(|v| event_id(&v))
+        .transpose()?;
     if let Some(h) = headers.get("last-event-id") {
         let v = h
             .to_str()

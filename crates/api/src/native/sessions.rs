@@ -2,7 +2,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::Authed;
-use crate::extract::{query_pairs, BodyError, Json as Body, OptionalJson};
+use crate::extract::{query_params, BodyError, Json as Body, OptionalJson};
 use crate::AppState;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
@@ -169,18 +169,10 @@ fn render_terminate(t: BulkTerminate) -> TerminateResponse {
 /// Parses the list query by hand so that unknown or repeated parameters are a clear 400
 /// rather than silently ignored.
 fn list_params(raw: Option<&str>, max_page: usize) -> Result<ListRequest, ApiError> {
-    let mut map = serde_json::Map::new();
-    for (k, v) in query_pairs(raw) {
-        if !LIST_PARAM_NAMES.contains(&k.as_str()) {
-            return Err(CoreError::BadRequest(format!("unknown query parameter {k:?}")).into());
-        }
-        if map
-            .insert(k.clone(), serde_json::Value::String(v))
-            .is_some()
-        {
-            return Err(CoreError::BadRequest(format!("query parameter {k:?} given twice")).into());
-        }
-    }
+    let mut map: serde_json::Map<String, serde_json::Value> = query_params(raw, LIST_PARAM_NAMES)?
+        .into_iter()
+        .map(|(k, v)| (k, serde_json::Value::String(v)))
+        .collect();
     let limit = match map.remove("limit") {
         None => None,
         Some(v) => match v.as_str().and_then(|s| s.parse::<usize>().ok()) {

@@ -4,7 +4,7 @@
 use super::admin::Items;
 use super::error::{ApiError, ApiResult};
 use super::Authed;
-use crate::extract::{query_pairs, Json as Body};
+use crate::extract::{query_params, Json as Body};
 use crate::AppState;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
@@ -83,21 +83,14 @@ pub async fn deliveries(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Items<DeliveryAttempt>>> {
     let id = webhook_id(id)?;
-    let mut limit = 50;
-    for (k, v) in query_pairs(raw.as_deref()) {
-        match k.as_str() {
-            "limit" => {
-                limit = v
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| (1..=sessiond_core::sinks::MAX_LOGGED_ATTEMPTS).contains(n))
-                    .ok_or_else(|| CoreError::invalid("limit", "must be 1 to 200"))?
-            }
-            _ => {
-                return Err(CoreError::BadRequest(format!("unknown query parameter {k:?}")).into())
-            }
-        }
-    }
+    let limit = match query_params(raw.as_deref(), &["limit"])?.remove("limit") {
+        None => 50,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=sessiond_core::sinks::MAX_LOGGED_ATTEMPTS).contains(n))
+            .ok_or_else(|| CoreError::invalid("limit", "must be 1 to 200"))?,
+    };
     Ok(Json(Items::of(
         st.registry.webhook_deliveries(&c, &id, limit).await?,
     )))

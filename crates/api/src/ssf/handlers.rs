@@ -1,7 +1,7 @@
 //! The SSF endpoints: each reads its input, asks the registry, and (for SETs) signs.
 
 use super::SsfState;
-use crate::extract::{query_pairs, Json as Body};
+use crate::extract::{query_params, Json as Body};
 use crate::native::error::{ApiError, ApiResult};
 use crate::native::Authed;
 use crate::AppState;
@@ -77,17 +77,7 @@ pub async fn jwks(State(st): State<AppState>) -> ApiResult<Json<Value>> {
 
 /// `stream_id` from the query string (required for everything but listing).
 fn stream_id(raw: Option<&str>) -> ApiResult<Option<String>> {
-    let mut id = None;
-    for (k, v) in query_pairs(raw) {
-        match k.as_str() {
-            "stream_id" if id.is_none() => id = Some(v),
-            "stream_id" => return Err(CoreError::BadRequest("stream_id given twice".into()).into()),
-            _ => {
-                return Err(CoreError::BadRequest(format!("unknown query parameter {k:?}")).into())
-            }
-        }
-    }
-    Ok(id)
+    Ok(query_params(raw, &["stream_id"])?.remove("stream_id"))
 }
 
 fn required(id: Option<String>) -> ApiResult<String> {
@@ -254,7 +244,10 @@ pub async fn poll(
         max,
         wait,
     };
-    let (sets, more) = st.registry.poll_stream(&c, &id, &p, unix_now).await?;
+    let (sets, more) = st
+        .registry
+        .poll_stream(&c, &id, &p, sessiond_delivery::unix_now)
+        .await?;
     let mut out = serde_json::Map::new();
     for (jti, claims) in sets {
         let token = s
@@ -264,10 +257,4 @@ pub async fn poll(
         out.insert(jti, Value::String(token));
     }
     Ok(Json(json!({"sets": out, "moreAvailable": more})))
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }

@@ -2,7 +2,7 @@
 //! the store in the change's own atomic step), and what a subscriber may read of them.
 
 use super::{Caller, Registry};
-use crate::domain::{Principal, Privilege, Session, TenantId};
+use crate::domain::{Principal, Privilege, Session};
 use crate::error::CoreResult;
 use crate::events::{
     principal_event, session_event, EventDraft, EventFilter, EventId, EventType, StoredEvent,
@@ -20,22 +20,9 @@ pub struct EventsRequest {
 }
 
 impl Registry {
-    /// A tenant's name. Tenants are never renamed or deleted, so a name, once read, is kept
-    /// for the life of the process (every event carries its tenant's name).
-    pub(crate) async fn tenant_name_cached(&self, id: TenantId) -> CoreResult<String> {
-        if let Some(n) = self.caches.tenant_name(id) {
-            return Ok(n);
-        }
-        let Some(t) = self.store.tenant_by_id(id).await? else {
-            return Ok(id.to_string());
-        };
-        self.caches.keep_tenant_name(id, &t.name);
-        Ok(t.name)
-    }
-
     /// The `session.created` event of a session about to be inserted.
     pub(super) async fn created_event(&self, s: &Session) -> CoreResult<EventDraft> {
-        let tenant = self.tenant_name_cached(s.tenant_id).await?;
+        let tenant = self.tenant_name(s.tenant_id).await?;
         Ok(session_event(
             EventType::SessionCreated,
             s.opened_at,
@@ -62,7 +49,7 @@ impl Registry {
             after.ended_at = Some(end.at);
             after.ended_by = Some(end.by.clone());
             after.end_reason = end.reason.clone();
-            let tenant = self.tenant_name_cached(s.tenant_id).await?;
+            let tenant = self.tenant_name(s.tenant_id).await?;
             out.push(session_event(kind, end.at, &tenant, &after));
         }
         Ok(out)
@@ -70,7 +57,7 @@ impl Registry {
 
     /// The `principal.disabled` event of `p` (as it is after the change).
     pub(super) async fn disabled_event(&self, p: &Principal) -> CoreResult<EventDraft> {
-        let tenant = self.tenant_name_cached(p.tenant_id).await?;
+        let tenant = self.tenant_name(p.tenant_id).await?;
         Ok(principal_event(self.clock.now(), &tenant, p))
     }
 

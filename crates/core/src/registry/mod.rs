@@ -198,12 +198,17 @@ impl Registry {
         }
     }
 
+    /// A tenant's name (its id as text if it has none). Tenants are never renamed or
+    /// deleted, so a name, once read, is kept for the life of the process (every event and
+    /// every whoami carries one).
     pub async fn tenant_name(&self, id: TenantId) -> CoreResult<String> {
-        Ok(self
-            .store
-            .tenant_by_id(id)
-            .await?
-            .map(|t| t.name)
-            .unwrap_or_else(|| id.to_string()))
+        if let Some(n) = self.caches.tenant_name(id) {
+            return Ok(n);
+        }
+        let Some(t) = self.store.tenant_by_id(id).await? else {
+            return Ok(id.to_string());
+        };
+        self.caches.keep_tenant_name(id, &t.name);
+        Ok(t.name)
     }
 }

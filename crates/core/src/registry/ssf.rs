@@ -340,9 +340,7 @@ impl Registry {
     ) -> CoreResult<()> {
         Self::ssf_manage(caller)?;
         let (mut s, mut c) = self.visible_stream(caller, id).await?;
-        let mut nonce = [0u8; 8];
-        getrandom::getrandom(&mut nonce).map_err(|e| CoreError::Internal(e.to_string()))?;
-        let tag: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+        let tag = crate::ids::random_hex(8).map_err(|e| CoreError::Internal(e.to_string()))?;
         c.verification = Some(PendingVerification {
             jti: format!("{}-verify-{tag}", s.id),
             state,

@@ -155,7 +155,7 @@ impl Registry {
             url: c.url,
             types: c.types,
             service: c.service,
-            tenant: self.tenant_name_cached(s.tenant_id).await?,
+            tenant: self.tenant_name(s.tenant_id).await?,
             status: s.status,
             status_reason: s.status_reason.clone(),
             created_by: s.created_by.clone(),

@@ -253,6 +253,29 @@ impl Native {
         (s, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// Creates the tenants `tenants`, an operator `name` (password `password-123`) in
+    /// `tenant`, and returns the native API as that operator.
+    pub async fn tenant_operator(&self, tenants: &[&str], name: &str, tenant: &str) -> Native {
+        for t in tenants {
+            let (s, v) = self
+                .call(Method::POST, "/tenants", Some(json!({"name": t})))
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+        }
+        let body =
+            json!({"name": name, "password": "password-123", "role": "operator", "tenant": tenant});
+        let (s, v) = self.call(Method::POST, "/principals", Some(body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let login = json!({"username": name, "password": "password-123"});
+        let (s, v) = self.call(Method::POST, "/auth/login", Some(login)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        Native {
+            http: self.http.clone(),
+            base: self.base.clone(),
+            token: v["token"].as_str().expect("token").to_string(),
+        }
+    }
+
     pub async fn session(&self, id: &str) -> Value {
         let (s, v) = self
             .call(Method::GET, &format!("/sessions/{id}"), None)

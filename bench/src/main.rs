@@ -3,6 +3,7 @@
 //! Figures are printed, never asserted: this is not a test.
 
 mod backends;
+mod console;
 mod cpu;
 mod events;
 mod plot;
@@ -284,6 +285,8 @@ struct Figures {
     lat: Vec<Duration>,
     /// The same lists after the bulk ends, when the users' rows are tombstones.
     lat_after: Vec<Duration>,
+    /// The console's sessions page with the same filter, sorted.
+    console: Vec<Duration>,
     ends: Ends,
     /// How long `sync` took before the bulk ends (the disk's write-back backlog).
     sync_time: Duration,
@@ -413,6 +416,7 @@ async fn measure(args: &Args, backend: &mut Backend, sessions: usize) -> Res<Fig
     let redis_get = backend.redis_get_anchor(args.connections, args.redis_requests);
 
     let lat = list_latencies(&http, &base, &admin, args.list_requests).await?;
+    let console = console::page_latencies(&base, "bench-password", args.list_requests).await?;
     // Session ids are the tokens' prefixes.
     let ids: Vec<String> = tokens
         .iter()
@@ -463,6 +467,7 @@ async fn measure(args: &Args, backend: &mut Backend, sessions: usize) -> Res<Fig
         reg_wrk,
         lat,
         lat_after,
+        console,
         ends,
         sync_time,
         rss,
@@ -678,6 +683,14 @@ fn report(args: &Args, store: &str, fig: &Figures) {
             );
         }
     }
+    for p in [0.5, 0.99] {
+        line(
+            &format!("console sessions page, 100 by identity, p{:.0}", p * 100.0),
+            format!("{:.2} ms", ms(percentile(&fig.console, p))),
+            "-".into(),
+            "-".into(),
+        );
+    }
     line(
         "disk sync before the bulk ends (write-back backlog)",
         format!("{:.0} ms", ms(fig.sync_time)),
@@ -768,6 +781,9 @@ fn summary(all: &[(&str, Figures)]) {
     row("list 100 by identity p50", &|f| ms(percentile(&f.lat, 0.5)));
     row("list 100 by identity p99", &|f| {
         ms(percentile(&f.lat, 0.99))
+    });
+    row("console page by identity p99", &|f| {
+        ms(percentile(&f.console, 0.99))
     });
     row("terminate ids (10k)", &|f| ms(f.ends.ids_time));
     row("terminate by filter", &|f| ms(f.ends.f_time));

@@ -4,6 +4,7 @@
 pub mod bearer;
 pub mod client_addr;
 pub mod commvault;
+pub mod console;
 pub mod dds;
 pub mod docs;
 pub mod extract;
@@ -41,6 +42,7 @@ pub fn app(state: AppState) -> Router {
         .merge(commvault::slash_roots())
         .merge(ssf::router())
         .merge(docs::router())
+        .merge(console::router())
         .fallback(native::error::not_found_fallback)
         .layer(axum::middleware::from_fn(metrics_layer::track))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))

@@ -43,7 +43,18 @@ fn random80() -> Result<u128, getrandom::Error> {
 pub fn random_hex(n: usize) -> Result<String, getrandom::Error> {
     let mut b = vec![0u8; n];
     getrandom::getrandom(&mut b)?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+    Ok(hex(&b))
+}
+
+/// Bytes as lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(HEX[usize::from(b >> 4)] as char);
+        s.push(HEX[usize::from(b & 15)] as char);
+    }
+    s
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod rules;
 pub mod secretbox;
 pub mod sinks;
 pub mod ssf;
+pub mod stats;
 pub mod store;
 pub mod time;
 pub mod token;

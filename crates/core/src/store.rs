@@ -26,6 +26,9 @@
 //!   that session's end (only for the ids the call ended), a principal's change with its
 //!   `principal.disabled`. Ids increase in the order events were written, and every replica
 //!   reads the same sequence; a session's events keep their order.
+//! - **Statistics** (`session_stats`) are exact: live sessions as `count_sessions` counts
+//!   them, openings and ends by the hour, each shard's at one instant (SQLite: one read transaction; Redis: one script per shard, its
+//!   counters written by the scripts that open and end sessions).
 //! - A store never reads a clock: core passes every instant.
 
 use crate::domain::{
@@ -34,6 +37,7 @@ use crate::domain::{
 use crate::events::{EventDraft, EventId, StoredEvent};
 use crate::filter::{ListQuery, Page, SessionFilter, TenantScope};
 use crate::sinks::{DeliveryAttempt, DeliveryState, Sink, SinkKind, SinkStatus};
+use crate::stats::SessionStats;
 use crate::time::Timestamp;
 use async_trait::async_trait;
 
@@ -212,6 +216,26 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Deletes up to `limit` tombstones that ended before `before`; returns how many. A store
     /// whose tombstones expire by themselves (key TTL) may delete fewer or none.
     async fn purge_ended(&self, before: Timestamp, limit: usize) -> StoreResult<u64>;
+
+    /// Statistics of the sessions in `scope` (see [`crate::stats`]):
+    /// - `live`: per (tenant, service), the sessions whose state is `active` — what
+    ///   `count_sessions` counts with the default (`Active`) state filter; a session past
+    ///   its deadline that no sweep has ended yet is still live.
+    /// - `hourly`: per (tenant, service, hour), the sessions opened (`opened_at`) and the
+    ///   sessions ended, in any way (`ended_at`: closed, terminated, expired), in the hours
+    ///   from `since_hour` on (Unix hours, [`crate::stats::hour_of`]). A session opened
+    ///   before `since_hour` and ended after it counts as ended only.
+    ///
+    /// Each shard's counts are of one instant (a Redis Cluster answers shard by shard). Hours
+    /// older than the tombstone retention period, or than 8 days, may be forgotten: a store
+    /// may count from the records it keeps, or keep counters for 8 days. A store may rely on
+    /// an end coming after its session's opening (`ended_at >= opened_at`: both are core's
+    /// clock readings, in that order).
+    async fn session_stats(
+        &self,
+        scope: &TenantScope,
+        since_hour: i64,
+    ) -> StoreResult<SessionStats>;
 }
 
 /// The directory: tenants, principals, access keys and the login throttle. Every replica

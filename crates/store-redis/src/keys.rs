@@ -22,6 +22,15 @@
 //! {P.dir}:layout                    `<version>:<shards>` of this data set (LAYOUT_V2)
 //! {P.N}:x:<tenant>:<svc>:<len>:<node>:<xid>  the id of the live session holding an
 //!                                   external id (`-:` when there is no node)
+//! {P.N}:st:pairs                    set `<tenant>:<service>` of the pairs with live sessions
+//!                                   in the shard (stats.rs; their live counts are the ZCARD
+//!                                   of `i:<tenant>:l:svc:<service>`)
+//! {P.N}:st:h:<hour>                 hash `o:<tenant>:<service>` / `e:…` → sessions opened /
+//!                                   ended in that Unix hour; expires 8 days after its first
+//!                                   write (lua/counters.lua)
+//! {P.N}:st:hours                    sorted set of the hours that have an `st:h` hash
+//! {P.N}:st:ready                    set once `st:pairs` holds the sessions written before
+//!                                   it existed (stats.rs, at connect)
 //! {P.N}:ev                          stream: shard N's event outbox. insert.lua and end.lua
 //!                                   append each event with its change (outbox.lua); entry
 //!                                   id `<position>-1`, fields at, type, tenant, svc, sid,
@@ -153,6 +162,11 @@ impl Layout {
 
     pub(crate) fn ended(&self, shard: u16) -> String {
         format!("{}:ended", self.base(shard))
+    }
+
+    /// `st:pairs`, `st:hours` or `st:ready` of shard N (stats.rs).
+    pub(crate) fn stats(&self, shard: u16, what: &str) -> String {
+        format!("{}:st:{}", self.base(shard), what)
     }
 
     /// The shard and the `what` part of a session's external-id key, when it has one:

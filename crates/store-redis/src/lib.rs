@@ -22,6 +22,9 @@
 //!
 //! Events (events.rs): each change's script appends its event to an outbox in its own slot;
 //! a relay moves them, in order and each once, into one global stream that gives the ids.
+//!
+//! Statistics (stats.rs): live counts are the sizes of the live indexes by service; hourly
+//! opened/ended counters are kept per shard by the insert and end scripts themselves.
 
 mod conn;
 mod directory;
@@ -34,6 +37,7 @@ mod record;
 mod scripts;
 mod sessions;
 mod sinks;
+mod stats;
 
 pub use options::RedisOptions;
 
@@ -122,6 +126,7 @@ impl RedisStore {
             events,
         };
         store.ensure_default_tenant().await?;
+        store.backfill_stats_pairs().await?;
         Ok(store)
     }
 

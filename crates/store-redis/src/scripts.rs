@@ -26,6 +26,8 @@ pub(crate) struct Scripts {
     pub(crate) set_deadline: Script,
     pub(crate) due: Script,
     pub(crate) purge: Script,
+    pub(crate) stats: Script,
+    pub(crate) stats_pairs: Script,
     pub(crate) dir: crate::directory::DirScripts,
     pub(crate) sinks: crate::sinks::SinkScripts,
 }
@@ -33,14 +35,20 @@ pub(crate) struct Scripts {
 impl Scripts {
     pub(crate) fn new() -> Scripts {
         Scripts {
-            insert: Script::new(with_outbox!("lua/insert.lua")),
+            insert: Script::new(with_outbox!("lua/counters.lua", "lua/insert.lua")),
             update_live: Script::new(with_deadline!("lua/update_live.lua")),
             touch: Script::new(with_deadline!("lua/touch.lua")),
-            end: Script::new(with_outbox!("lua/deadline.lua", "lua/end.lua")),
+            end: Script::new(with_outbox!(
+                "lua/deadline.lua",
+                "lua/counters.lua",
+                "lua/end.lua"
+            )),
             states: Script::new(include_str!("lua/states.lua")),
             set_deadline: Script::new(with_deadline!("lua/set_deadline.lua")),
             due: Script::new(include_str!("lua/due.lua")),
             purge: Script::new(include_str!("lua/purge.lua")),
+            stats: Script::new(include_str!("lua/stats.lua")),
+            stats_pairs: Script::new(include_str!("lua/stats_pairs.lua")),
             dir: crate::directory::DirScripts::new(),
             sinks: crate::sinks::SinkScripts::new(),
         }

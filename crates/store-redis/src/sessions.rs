@@ -1,5 +1,5 @@
 //! `SessionStore`: point reads, the per-session scripts (insert, update, touches, ends,
-//! deadlines) and purge. Lists are in list.rs.
+//! deadlines) and purge. Lists are in list.rs, statistics in stats.rs.
 
 use crate::events::{items, Entry};
 use crate::keys::{fixed_entries, mutable_entries, pad, Outbox};
@@ -8,7 +8,8 @@ use crate::{internal, RedisStore};
 use async_trait::async_trait;
 use futures_util::future::try_join_all;
 use sessiond_core::events::EventDraft;
-use sessiond_core::filter::{ListQuery, Page, SessionFilter};
+use sessiond_core::filter::{ListQuery, Page, SessionFilter, TenantScope};
+use sessiond_core::stats::{hour_of, SessionStats};
 use sessiond_core::store::{
     EndBatch, EndEffects, EndInfo, EndOutcome, SessionStore, TokenHash, Touch,
 };
@@ -84,7 +85,8 @@ impl RedisStore {
                 .arg(&end.by)
                 .arg(end.reason.as_deref().unwrap_or(""))
                 .arg(if end.reason.is_some() { "1" } else { "0" })
-                .arg(ttl);
+                .arg(ttl)
+                .arg(hour_of(end.at));
             for &i in pos {
                 let ev = by_id.get(ids[i].as_str()).map_or(&[][..], Vec::as_slice);
                 inv.key(self.layout.session(&ids[i]))
@@ -216,7 +218,9 @@ impl SessionStore for RedisStore {
             .arg(&token_hash[..])
             .arg(deadline_arg(expires_at))
             .arg(json_list(&fixed_entries(s))?)
-            .arg(json_list(&mutable_entries(s))?);
+            .arg(json_list(&mutable_entries(s))?)
+            .arg(&s.service)
+            .arg(hour_of(s.opened_at));
         let ev = event.map(items).unwrap_or_default();
         inv.arg(ev.len());
         for item in &ev {
@@ -422,6 +426,15 @@ impl SessionStore for RedisStore {
             .arg(deadline_arg(expires_at));
         self.conn.script::<i64>(self.t(), &inv).await?;
         Ok(())
+    }
+
+    /// See stats.rs.
+    async fn session_stats(
+        &self,
+        scope: &TenantScope,
+        since_hour: i64,
+    ) -> StoreResult<SessionStats> {
+        crate::stats::session_stats(self, scope, since_hour).await
     }
 
     /// Tombstone keys also expire by themselves (TTL = retention); this deletes the ones

@@ -1,7 +1,10 @@
 //! Redis-specific behaviour: tombstone TTL, two stores (two sessiond replicas) on one Redis,
+//! statistics over a data set from before them,
 //! `Unavailable` within a bounded time while Redis is down and recovery when it is back,
 //! and acknowledged ends surviving a Cluster primary failover.
 
+use sessiond_core::filter::TenantScope;
+use sessiond_core::stats::{hour_of, SessionStats};
 use sessiond_core::store::{EndInfo, EndOutcome, SessionStore, Store};
 use sessiond_core::{SessionState, StoreError};
 use sessiond_redis_harness::{RedisCluster, RedisServer};
@@ -134,6 +137,107 @@ async fn tombstones_get_the_retention_ttl_and_a_second_store_sees_the_end() {
     assert_eq!(
         again.outcomes,
         vec![EndOutcome::AlreadyEnded(SessionState::Terminated)]
+    );
+}
+
+/// Statistics on a data set written before their keys existed: the live counts come back
+/// once a store connects (the pairs of live sessions are recorded from the live indexes).
+/// A pair leaves the shard's set with its last live session; hour hashes expire by
+/// themselves.
+#[tokio::test]
+async fn stats_cover_sessions_written_before_them_and_their_keys_expire() {
+    let server = RedisServer::start();
+    let o = opts(Duration::from_secs(3600));
+    let a = RedisStore::connect(&server.url(), o.clone())
+        .await
+        .expect("connect a");
+    let ids = Ids::default();
+    let mut made = Vec::new();
+    for i in 0..40 {
+        let mut s = session(ids.next(), 1 + i % 2, T0);
+        s.service = if i % 2 == 0 { "smb" } else { "nfs" }.into();
+        insert(&a, &s).await;
+        made.push(s);
+    }
+    let hour = hour_of(T0);
+    let live = |st: &SessionStats| -> Vec<(u32, String, u64)> {
+        st.live
+            .iter()
+            .map(|c| (c.tenant_id, c.service.clone(), c.count))
+            .collect()
+    };
+    let want = vec![(1, "smb".to_string(), 20), (2, "nfs".to_string(), 20)];
+    let st = a
+        .session_stats(&TenantScope::All, hour)
+        .await
+        .expect("stats");
+    assert_eq!(live(&st), want);
+
+    // As written by a version without statistics: no pairs, no marks.
+    let mut c = raw(&server.url());
+    for n in 0..o.shards {
+        for what in ["pairs", "ready"] {
+            let _: () = redis::cmd("DEL")
+                .arg(format!("{}:st:{what}", a.shard_base(n)))
+                .query(&mut c)
+                .expect("del");
+        }
+    }
+    let st = a
+        .session_stats(&TenantScope::All, hour)
+        .await
+        .expect("stats");
+    assert!(st.live.is_empty(), "{st:?}");
+    let b = RedisStore::connect(&server.url(), o.clone())
+        .await
+        .expect("connect b");
+    let st = b
+        .session_stats(&TenantScope::All, hour)
+        .await
+        .expect("stats");
+    assert_eq!(live(&st), want);
+    for n in 0..o.shards {
+        let ready: Option<String> = redis::cmd("GET")
+            .arg(format!("{}:st:ready", a.shard_base(n)))
+            .query(&mut c)
+            .expect("get");
+        assert_eq!(ready.as_deref(), Some("1"), "shard {n}");
+    }
+
+    // The nfs sessions end: their pair leaves every shard's set.
+    let nfs: Vec<_> = made
+        .iter()
+        .filter(|s| s.service == "nfs")
+        .map(|s| s.id.clone())
+        .collect();
+    b.end_if_active(&nfs, &end("op"), false).await.expect("end");
+    for n in 0..o.shards {
+        let pairs: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(format!("{}:st:pairs", a.shard_base(n)))
+            .query(&mut c)
+            .expect("smembers");
+        assert!(pairs.iter().all(|p| p == "1:smb"), "shard {n}: {pairs:?}");
+    }
+    let st = a
+        .session_stats(&TenantScope::All, hour)
+        .await
+        .expect("stats");
+    assert_eq!(live(&st), want[..1].to_vec());
+    let hourly: Vec<_> = st
+        .hourly
+        .iter()
+        .map(|c| (c.tenant_id, c.service.as_str(), c.opened, c.ended))
+        .collect();
+    assert_eq!(hourly, [(1, "smb", 20, 0), (2, "nfs", 20, 20)]);
+
+    let shard = a.shard_of(&made[0].id);
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(format!("{}:st:h:{hour}", a.shard_base(shard)))
+        .query(&mut c)
+        .expect("ttl");
+    assert!(
+        (192 * 3600 - 60..=192 * 3600).contains(&ttl),
+        "hour TTL {ttl}"
     );
 }
 

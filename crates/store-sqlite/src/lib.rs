@@ -13,6 +13,7 @@ mod read;
 mod rows;
 mod schema;
 mod sinks;
+mod stats;
 mod store_impl;
 mod write_ops;
 mod writer;
@@ -124,6 +125,16 @@ impl SqliteStore {
     pub async fn explain_list(&self, q: &ListQuery) -> StoreResult<Vec<String>> {
         let q = q.clone();
         self.readers.run(move |c| read::explain_list(c, &q)).await
+    }
+
+    /// The `EXPLAIN QUERY PLAN` lines of the statements `session_stats` runs for `scope`
+    /// (tests: they use the indexes the module documentation names).
+    pub async fn explain_stats(
+        &self,
+        scope: &sessiond_core::filter::TenantScope,
+    ) -> StoreResult<Vec<String>> {
+        let scope = scope.clone();
+        self.readers.run(move |c| stats::explain(c, &scope)).await
     }
 
     async fn write_done(&self, op: WriteOp) -> StoreResult<()> {

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use sessiond_core::events::{EventDraft, EventId, StoredEvent};
 use sessiond_core::filter::{ListQuery, Page, SessionFilter, TenantScope};
 use sessiond_core::sinks::{DeliveryAttempt, DeliveryState, Sink, SinkKind, SinkStatus};
+use sessiond_core::stats::SessionStats;
 use sessiond_core::store::{
     AuditStore, DirectoryStore, EndBatch, EndEffects, EndInfo, EventStore, Invalidation,
     LoginFailures, SessionStore, SinkStore, TokenHash, Touch,
@@ -142,6 +143,17 @@ impl SessionStore for SqliteStore {
             WriteReply::Purged(n) => Ok(n),
             r => Err(unexpected(r)),
         }
+    }
+
+    async fn session_stats(
+        &self,
+        scope: &TenantScope,
+        since_hour: i64,
+    ) -> StoreResult<SessionStats> {
+        let scope = scope.clone();
+        self.readers
+            .run(move |c| crate::stats::session_stats(c, &scope, since_hour))
+            .await
     }
 }
 

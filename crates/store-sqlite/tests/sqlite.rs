@@ -1,6 +1,7 @@
 //! SQLite-specific behaviour: durability across reopen, idempotent migrations, online
 //! backup, index use (EXPLAIN QUERY PLAN), group commit under a burst of single-id ends,
-//! bounded scans that resume exactly, and a 100,000-session filter terminate.
+//! bounded scans that resume exactly, a 100,000-session filter terminate, and (ignored) the
+//! statistics' time at a million sessions.
 
 use sessiond_core::filter::{ListQuery, OriginatorFilter, SessionFilter, StateFilter, TenantScope};
 use sessiond_core::identity::parse_identity;
@@ -1145,5 +1146,94 @@ async fn migration_3_covers_existing_rows() {
         let back = store.get_session(&s.id).await.expect("get").expect("kept");
         assert_eq!(&back, s);
         assert_eq!(back.user.realm, None);
+    }
+}
+
+/// The statistics read live sessions through `sessions_by_opened` (all tenants) or
+/// `sessions_by_tenant` (one), and ends through `sessions_by_ended`: no full table scan.
+#[tokio::test]
+async fn stats_queries_use_the_live_and_ended_indexes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir.path().join("s.db"));
+    let all = store
+        .explain_stats(&TenantScope::All)
+        .await
+        .expect("explain");
+    plan_uses(&all, "sessions_by_opened");
+    plan_uses(&all, "sessions_by_ended");
+    let one = store
+        .explain_stats(&TenantScope::One(2))
+        .await
+        .expect("explain");
+    plan_uses(&one, "sessions_by_tenant");
+    plan_uses(&one, "sessions_by_ended");
+}
+
+/// Measures `session_stats` at 1,000,000 sessions (3 tenants, 4 services, opened evenly over
+/// 8 days, 40 % of them ended an hour after the last of their chunk opened), cold and warm,
+/// for all tenants and for one; prints the figures and the plans. Ignored: a measurement,
+/// not a check (about 40 s to load). Run with
+/// `cargo nextest run -p sessiond-store-sqlite --run-ignored only stats_at_a_million_sessions --no-capture`;
+/// with `KEEP_STATS_DB=<file>` the database is kept there, and reused by the next run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn stats_at_a_million_sessions() {
+    const N: usize = 1_000_000;
+    const HOUR: i64 = 3600;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = std::env::var_os("KEEP_STATS_DB")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.path().join("stats.db"));
+    let reuse = path.exists();
+    let store = open(&path);
+    let ids = Ids::default();
+    let services = ["smb", "nfs", "s3", "vsphere"];
+    let span = 8 * 24 * HOUR;
+    let started = std::time::Instant::now();
+    let mut all = Vec::with_capacity(if reuse { 0 } else { N });
+    for i in (0..N).take_while(|_| !reuse) {
+        let opened = at(i as i64 * span / N as i64);
+        let mut s = session(ids.next(), (i % 3) as u32 + 1, opened);
+        s.service = services[i % 4].to_string();
+        all.push(s);
+    }
+    load(&store, &all).await;
+    for (k, chunk) in all.chunks(10_000).enumerate() {
+        let last = chunk.last().map(|s| s.opened_at).unwrap_or(T0);
+        let targets: Vec<SessionId> = chunk
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| (k * 10_000 + j) % 5 < 2)
+            .map(|(_, s)| s.id.clone())
+            .collect();
+        let end = end_info(
+            SessionState::Terminated,
+            sessiond_core::Timestamp(last.nanos() + HOUR * 1_000_000_000),
+            "op",
+        );
+        store
+            .end_if_active(&targets, &end, false)
+            .await
+            .expect("end");
+    }
+    eprintln!("loaded {N} sessions in {:.1?}", started.elapsed());
+    let now = at(span);
+    let since = sessiond_core::stats::hour_of(now.minus(sessiond_core::registry::STATS_WINDOW));
+    for scope in [TenantScope::All, TenantScope::One(2)] {
+        for line in store.explain_stats(&scope).await.expect("explain") {
+            eprintln!("{scope:?} plan: {line}");
+        }
+        for round in ["cold", "warm", "warm"] {
+            let t = std::time::Instant::now();
+            let st = store.session_stats(&scope, since).await.expect("stats");
+            let live: u64 = st.live.iter().map(|c| c.count).sum();
+            let opened: u64 = st.hourly.iter().map(|c| c.opened).sum();
+            let ended: u64 = st.hourly.iter().map(|c| c.ended).sum();
+            eprintln!(
+                "{scope:?} {round}: {:.1?} (live {live}, opened {opened}, ended {ended}, {} hourly rows)",
+                t.elapsed(),
+                st.hourly.len()
+            );
+        }
     }
 }

@@ -14,6 +14,7 @@ pub mod paging;
 pub mod registry;
 pub mod replicas;
 pub mod sinks;
+pub mod stats;
 pub mod writes;
 
 use sessiond_core::Store;
@@ -63,6 +64,8 @@ pub fn cases() -> Vec<Case> {
         case!(events::events_are_written_with_their_changes),
         case!(events::every_change_reports_its_event),
         case!(sinks::sink_store_semantics),
+        case!(stats::session_stats_by_tenant_service_and_hour),
+        case!(stats::session_stats_count_each_change_once),
         case!(admin::tenants_basics),
         case!(admin::principals_basics),
         case!(admin::audit_basics),

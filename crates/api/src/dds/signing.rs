@@ -16,6 +16,7 @@
 
 use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
+use sessiond_core::ids::hex;
 use sessiond_core::Timestamp;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -190,17 +191,6 @@ pub fn canonical_query(pairs: &[(String, String)]) -> String {
         encode(v, &mut out);
     }
     out
-}
-
-/// Lower-case hex of `bytes`.
-fn hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(HEX[usize::from(b >> 4)] as char);
-        s.push(HEX[usize::from(b & 15)] as char);
-    }
-    s
 }
 
 pub fn sha256_hex(data: &[u8]) -> String {

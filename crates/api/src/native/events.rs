@@ -80,16 +80,28 @@ pub async fn stream(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
-    let (req, resume) = params(raw.as_deref(), &headers)?;
+    let token = crate::bearer::token(&headers)
+        .ok_or(ApiError::Core(CoreError::Unauthenticated))?
+        .to_string();
+    follow(&st, caller, token, raw.as_deref(), &headers).await
+}
+
+/// The event stream of an authenticated caller; `token` is what authenticated it (a bearer
+/// token, or the console's cookie), kept to re-check that the caller may still read.
+pub(crate) async fn follow(
+    st: &AppState,
+    caller: sessiond_core::Caller,
+    token: String,
+    raw: Option<&str>,
+    headers: &HeaderMap,
+) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+    let (req, resume) = params(raw, headers)?;
     let filter = st.registry.event_filter(&caller, &req).await?;
     // Without a cursor a subscriber starts at the present.
     let cursor = match resume {
         Some(c) => c,
         None => st.registry.last_event_id().await?,
     };
-    let token = crate::bearer::token(&headers)
-        .ok_or(ApiError::Core(CoreError::Unauthenticated))?
-        .to_string();
     let follow = Follow {
         registry: st.registry.clone(),
         token,

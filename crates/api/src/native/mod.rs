@@ -11,6 +11,8 @@ mod webhooks;
 
 pub use auth::Authed;
 pub use error::ApiError;
+pub(crate) use events::follow as event_stream;
+pub(crate) use sessions::list_params;
 
 use crate::AppState;
 use axum::routing::{delete, get, post};

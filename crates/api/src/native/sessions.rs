@@ -168,7 +168,7 @@ fn render_terminate(t: BulkTerminate) -> TerminateResponse {
 
 /// Parses the list query by hand so that unknown or repeated parameters are a clear 400
 /// rather than silently ignored.
-fn list_params(raw: Option<&str>, max_page: usize) -> Result<ListRequest, ApiError> {
+pub(crate) fn list_params(raw: Option<&str>, max_page: usize) -> Result<ListRequest, ApiError> {
     let mut map: serde_json::Map<String, serde_json::Value> = query_params(raw, LIST_PARAM_NAMES)?
         .into_iter()
         .map(|(k, v)| (k, serde_json::Value::String(v)))

@@ -14,6 +14,7 @@ mod kill;
 mod maintenance;
 mod sessions;
 mod ssf;
+mod stats;
 mod terminate;
 mod webhooks;
 
@@ -26,6 +27,7 @@ pub use kill::KillRefusal;
 pub use maintenance::{SweepReport, TOUCH_FLUSH_CHUNK};
 pub use sessions::ListRequest;
 pub use ssf::{DeliveryRequest, Poll, PollBatch, StreamRequest, StreamStatus, StreamView};
+pub use stats::STATS_WINDOW;
 pub use terminate::{BulkEnd, BulkItem, BulkTerminate, ItemOutcome};
 pub use webhooks::{webhook_config, CreateWebhook, NewWebhook, UpdateWebhook, WebhookView};
 

@@ -4,8 +4,10 @@
 -- an ended or purged session is taken over.
 -- KEYS[1] session key, KEYS[2] external-id key (only when the session has an external id).
 -- ARGV: base, id, tenant, f, m, la, cc, h, ex ('' = none), fixed index entries (JSON array),
--- mutable ones (JSON array), n, then the n field/value items of its `session.created` event
--- (n = 0: none), appended to the shard's outbox only when the session is inserted.
+-- mutable ones (JSON array), service, the Unix hour it opened in, n, then the n field/value
+-- items of its `session.created` event (n = 0: none), appended to the shard's outbox only
+-- when the session is inserted. The session's (tenant, service) pair joins `st:pairs` and
+-- its opening is counted in its hour (counters.lua), also only when it is inserted.
 -- Returns {'ok', outbox position of the event ('0' = none)}, {'exists'} (the id is taken) or
 -- {'conflict'} (a live session has the external id).
 local base, id, t = ARGV[1], ARGV[2], ARGV[3]
@@ -17,8 +19,12 @@ if xk then
     return {'conflict'}
   end
 end
--- The event first: a write that fails stops the script before the session is written.
-local pos = append_event(base, 13, tonumber(ARGV[12]))
+-- The event and the counts first: a write that fails stops the script before the session
+-- is written.
+local pos = append_event(base, 15, tonumber(ARGV[14]))
+local pair = t .. ':' .. ARGV[12]
+redis.call('SADD', base .. ':st:pairs', pair)
+count_hour(base, ARGV[13], 'o:' .. pair, 1)
 redis.call('HSET', KEYS[1], 'f', ARGV[4], 'm', ARGV[5], 'st', 'active', 'la', ARGV[6],
   'cc', ARGV[7], 'h', ARGV[8], 't', t, 'ixf', ARGV[10], 'ixm', ARGV[11])
 if ARGV[9] ~= '' then

@@ -3,6 +3,7 @@
 //! sequentially, client-side on loopback (an upper bound of the server's time).
 
 use crate::Res;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
@@ -83,4 +84,176 @@ pub async fn page_latencies(
     }
     lat.sort();
     Ok(lat)
+}
+
+/// The overview page (`/console/?tenant=*`: live counts and seven days of hourly counts over
+/// every tenant, from the store's statistics), `n` times, sorted.
+pub async fn overview_latencies(base: &str, admin_password: &str, n: usize) -> Res<Vec<Duration>> {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .danger_accept_invalid_certs(true)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let cookie = login(&http, base, "admin", admin_password).await?;
+    let mut lat = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t0 = Instant::now();
+        let r = http
+            .get(format!("{base}/console/?tenant=*"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let ok = r.status().is_success();
+        let body = r.text().await.map_err(|e| e.to_string())?;
+        lat.push(t0.elapsed());
+        if !ok || !body.contains("svg") {
+            return Err("console overview failed".into());
+        }
+    }
+    lat.sort();
+    Ok(lat)
+}
+
+/// What "terminate all matching" through the console measured.
+pub struct BulkFigures {
+    pub sessions: u64,
+    pub total: Duration,
+    /// Per chunk request (2,000 ends each), sorted.
+    pub chunks: Vec<Duration>,
+    /// The sessions page, fetched in a loop by a second client while the chunks ran, sorted.
+    pub pages_during: Vec<Duration>,
+}
+
+fn field<'a>(html: &'a str, name: &str) -> Option<&'a str> {
+    between(html, &format!(r#"name="{name}" value=""#), "\"")
+}
+
+/// Ends every live session of `service` as an operator does in the console: the dry run,
+/// then the confirmed chunks one after another, each answer showing the progress, while
+/// another client keeps loading the page of those sessions (is the console responsive
+/// meanwhile?).
+pub async fn terminate_matching(
+    base: &str,
+    admin_password: &str,
+    service: &str,
+) -> Res<BulkFigures> {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .danger_accept_invalid_certs(true)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let cookie = login(&http, base, "admin", admin_password).await?;
+    let page = http
+        .get(format!(
+            "{base}/console/sessions?service={service}&limit=10"
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .text()
+        .await
+        .map_err(|e| e.to_string())?;
+    let csrf = between(&page, r#""x-csrf-token":""#, "\"")
+        .ok_or("no CSRF token on the page")?
+        .to_string();
+    let query = format!("service%3D{service}");
+    let post = |path: &'static str, body: String| {
+        http.post(format!("{base}{path}"))
+            .header("cookie", &cookie)
+            .header("x-csrf-token", &csrf)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let preview = post("/console/sessions/preview", format!("query={query}"))
+        .await
+        .map_err(|e| e.to_string())?
+        .text()
+        .await
+        .map_err(|e| e.to_string())?;
+    let count: u64 = between(&preview, r#"<strong id="preview-count">"#, "<")
+        .and_then(|n| n.parse().ok())
+        .ok_or("no count in the preview")?;
+    let confirm = field(&preview, "confirm")
+        .ok_or("no confirm token")?
+        .to_string();
+
+    // The second client: the page an operator would look at meanwhile.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let (stop, base, pw) = (stop.clone(), base.to_string(), admin_password.to_string());
+        let page = format!("/console/sessions?service={service}&limit=100");
+        tokio::spawn(async move {
+            let http = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .danger_accept_invalid_certs(true)
+                .build()
+                .map_err(|e| e.to_string())?;
+            let cookie = login(&http, &base, "admin", &pw).await?;
+            let mut lat = Vec::new();
+            // At least one load, however quick the bulk terminate is.
+            loop {
+                let t0 = Instant::now();
+                let r = http
+                    .get(format!("{base}{page}"))
+                    .header("cookie", &cookie)
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let ok = r.status().is_success();
+                let _ = r.bytes().await;
+                lat.push(t0.elapsed());
+                if !ok {
+                    return Err("console page failed during the bulk terminate".to_string());
+                }
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+            }
+            lat.sort();
+            Ok::<_, String>(lat)
+        })
+    };
+
+    let t0 = Instant::now();
+    let mut chunks = Vec::new();
+    let (mut done, mut after) = (0u64, String::new());
+    loop {
+        let body = format!(
+            "query={query}&confirm={}&total={count}&done={done}&after={after}",
+            form_urlencoded::byte_serialize(confirm.as_bytes()).collect::<String>()
+        );
+        let c0 = Instant::now();
+        let r = post("/console/sessions/terminate-matching", body)
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = r.status();
+        let html = r.text().await.map_err(|e| e.to_string())?;
+        chunks.push(c0.elapsed());
+        if !status.is_success() {
+            return Err(format!("terminate-matching: {status}: {html}"));
+        }
+        done = between(&html, r#"<strong id="progress-done">"#, "<")
+            .and_then(|n| n.parse().ok())
+            .ok_or("no progress in the answer")?;
+        match field(&html, "after") {
+            Some(a) => after = a.to_string(),
+            None => break,
+        }
+    }
+    let total = t0.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let pages_during = watcher.await.map_err(|e| e.to_string())??;
+    if done != count {
+        return Err(format!("the console ended {done} of {count}"));
+    }
+    chunks.sort();
+    Ok(BulkFigures {
+        sessions: done,
+        total,
+        chunks,
+        pages_during,
+    })
 }

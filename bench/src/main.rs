@@ -67,6 +67,8 @@ type Res<T> = Result<T, String>;
 
 /// Registrations in flight while the fixture loads through the API.
 const LOAD_IN_FLIGHT: usize = 64;
+/// Sessions "terminate all matching" ends through the console (issue 12: 100,000).
+const CONSOLE_BULK: usize = 100_000;
 
 fn start(
     bin: &PathBuf,
@@ -287,6 +289,10 @@ struct Figures {
     lat_after: Vec<Duration>,
     /// The console's sessions page with the same filter, sorted.
     console: Vec<Duration>,
+    /// The console's overview (every tenant), sorted.
+    overview: Vec<Duration>,
+    /// "Terminate all matching" through the console, on sessions loaded for it.
+    console_bulk: console::BulkFigures,
     ends: Ends,
     /// How long `sync` took before the bulk ends (the disk's write-back backlog).
     sync_time: Duration,
@@ -417,6 +423,7 @@ async fn measure(args: &Args, backend: &mut Backend, sessions: usize) -> Res<Fig
 
     let lat = list_latencies(&http, &base, &admin, args.list_requests).await?;
     let console = console::page_latencies(&base, "bench-password", args.list_requests).await?;
+    let overview = console::overview_latencies(&base, "bench-password", 10).await?;
     // Session ids are the tokens' prefixes.
     let ids: Vec<String> = tokens
         .iter()
@@ -448,6 +455,15 @@ async fn measure(args: &Args, backend: &mut Backend, sessions: usize) -> Res<Fig
     let sync_time = t0.elapsed();
     let ends = bulk_ends(&http, &base, &admin, &ids).await?;
     let lat_after = list_latencies(&http, &base, &admin, args.list_requests).await?;
+    // Issue 12: up to 100,000 sessions of their own, ended through the console's preview
+    // and confirmed chunks while a second client loads their page.
+    let bulk_n = sessions.min(CONSOLE_BULK);
+    println!(
+        "[{}] console: terminate all matching of {bulk_n} sessions …",
+        backend.label()
+    );
+    load(&http, &base, &admin, bulk_n, LOAD_IN_FLIGHT, "console-bulk").await?;
+    let console_bulk = console::terminate_matching(&base, "bench-password", "console-bulk").await?;
     // Registration under wrk last: it adds sessions the other figures must not see.
     let reg_wrk = wrk(
         &base,
@@ -468,6 +484,8 @@ async fn measure(args: &Args, backend: &mut Backend, sessions: usize) -> Res<Fig
         lat,
         lat_after,
         console,
+        console_bulk,
+        overview,
         ends,
         sync_time,
         rss,
@@ -691,6 +709,41 @@ fn report(args: &Args, store: &str, fig: &Figures) {
             "-".into(),
         );
     }
+    line(
+        "console overview, all tenants (10 loads), p50 / max",
+        format!(
+            "{:.0} / {:.0} ms",
+            ms(percentile(&fig.overview, 0.5)),
+            ms(percentile(&fig.overview, 1.0))
+        ),
+        "-".into(),
+        "-".into(),
+    );
+    let b = &fig.console_bulk;
+    line(
+        &format!(
+            "console terminate all matching, {} sessions (chunks of 2000)",
+            b.sessions
+        ),
+        format!(
+            "{:.0} ms, chunk p99 {:.0} ms",
+            ms(b.total),
+            ms(percentile(&b.chunks, 0.99))
+        ),
+        "-".into(),
+        "-".into(),
+    );
+    line(
+        "console page of those sessions meanwhile, p50 / p99",
+        format!(
+            "{:.1} / {:.1} ms ({} loads)",
+            ms(percentile(&b.pages_during, 0.5)),
+            ms(percentile(&b.pages_during, 0.99)),
+            b.pages_during.len()
+        ),
+        "-".into(),
+        "-".into(),
+    );
     line(
         "disk sync before the bulk ends (write-back backlog)",
         format!("{:.0} ms", ms(fig.sync_time)),

@@ -152,6 +152,24 @@ fn rows(all: &[(&str, Figures)]) -> Vec<Row> {
             None,
         );
         add(
+            "console overview, all tenants, p50".into(),
+            ms(percentile(&f.overview, 0.5)),
+            "ms",
+            None,
+        );
+        add(
+            "console terminate all matching, chunk of 2000 p99".into(),
+            ms(percentile(&f.console_bulk.chunks, 0.99)),
+            "ms",
+            None,
+        );
+        add(
+            "console page during terminate all matching p99".into(),
+            ms(percentile(&f.console_bulk.pages_during, 0.99)),
+            "ms",
+            None,
+        );
+        add(
             "list 100 by identity p99, after the ends".into(),
             ms(percentile(&f.lat_after, 0.99)),
             "ms",

@@ -11,9 +11,9 @@
 //!   opened counts need.
 //!
 //! No index was added for them (issue 10: every index costs every insert and end). At
-//! 1,000,000 sessions (600,000 live, 356,000 ended in the window; the ignored test
-//! `stats_at_a_million_sessions` of tests/sqlite.rs) all tenants take 1.0-1.7 s and one of
-//! three tenants 0.43-0.67 s, on a loaded 2-core machine. Most of it is the GROUP BY sort
+//! 1,000,000 sessions (600,000 live, 356,000 ended in the window; measured once with a
+//! throwaway loader, and in every bench run as "console overview") all tenants took
+//! 1.0-1.7 s and one of three tenants 0.43-0.67 s, on a loaded 2-core machine. Most of it is the GROUP BY sort
 //! of every row and the row lookups: covering versions of the two partial indexes (same
 //! entries, wider) took the sqlite3 shell from ~1.5 s to ~0.85 s, not worth a migration
 //! and wider index entries on every insert and end. Tombstones are purged after the

@@ -323,6 +323,9 @@ async fn the_console_in_a_browser() {
     b.cmd(json!({"cmd": "goto", "path": "/console/"}));
     b.check_layout("overview at 390 px");
     b.shot("overview-390");
+    b.cmd(json!({"cmd": "goto", "path": "/console/admin"}));
+    b.check_layout("admin at 390 px");
+    b.shot("admin-390");
 
     // --- a viewer sees, and cannot end ---
     b.fresh(1280);

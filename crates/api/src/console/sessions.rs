@@ -313,6 +313,16 @@ async fn detail_page(st: &AppState, user: &ConsoleUser, s: &Session) -> ConsoleR
     })
 }
 
+/// Tells the page (htmx's `HX-Trigger`) that sessions ended, so the table re-reads itself
+/// at once rather than waiting for the event stream.
+fn changed(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        "hx-trigger",
+        axum::http::HeaderValue::from_static("sessions-changed"),
+    );
+    r
+}
+
 /// What a row's outcome says in the per-row results.
 fn outcome_text(o: ItemOutcome) -> &'static str {
     match o {
@@ -349,7 +359,7 @@ pub async fn terminate(
         ..TerminateRequest::default()
     };
     match st.registry.terminate_bulk(&user.caller, req).await? {
-        BulkTerminate::Ids(done) => Ok(view::html(&Results {
+        BulkTerminate::Ids(done) => Ok(changed(view::html(&Results {
             terminated: done.terminated,
             items: done
                 .items
@@ -360,7 +370,7 @@ pub async fn terminate(
                     id: i.id,
                 })
                 .collect(),
-        })),
+        }))),
         _ => Err(CoreError::Internal("ids terminate answered otherwise".into()).into()),
     }
 }
@@ -453,14 +463,16 @@ pub async fn terminate_matching(
                 Some(r) => total.max(done + r),
                 None => total.max(done),
             };
-            Ok(view::html(&Progress {
+            let finished = next.is_none();
+            let r = view::html(&Progress {
                 done,
                 total,
                 next: next.map(|n| n.to_string()),
                 query,
                 confirm,
                 reason: reason.unwrap_or_default(),
-            }))
+            });
+            Ok(if finished { changed(r) } else { r })
         }
         _ => Err(CoreError::Internal("filter terminate answered otherwise".into()).into()),
     }

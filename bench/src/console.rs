@@ -12,6 +12,15 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
     Some(&text[i..j])
 }
 
+/// A client as the console needs it: no redirects followed (the login answers 303 with
+/// the cookie).
+fn client() -> Res<reqwest::Client> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| e.to_string())
+}
+
 /// The console cookie of a fresh login as `user`.
 async fn login(http: &reqwest::Client, base: &str, user: &str, pw: &str) -> Res<String> {
     let r = http
@@ -55,12 +64,7 @@ pub async fn page_latencies(
     admin_password: &str,
     requests: usize,
 ) -> Res<Vec<Duration>> {
-    // No redirects: the login answers 303 with the cookie.
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .danger_accept_invalid_certs(true)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let http = client()?;
     let cookie = login(&http, base, "admin", admin_password).await?;
     let mut lat = Vec::with_capacity(requests);
     for i in 0..requests {
@@ -89,11 +93,7 @@ pub async fn page_latencies(
 /// The overview page (`/console/?tenant=*`: live counts and seven days of hourly counts over
 /// every tenant, from the store's statistics), `n` times, sorted.
 pub async fn overview_latencies(base: &str, admin_password: &str, n: usize) -> Res<Vec<Duration>> {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .danger_accept_invalid_certs(true)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let http = client()?;
     let cookie = login(&http, base, "admin", admin_password).await?;
     let mut lat = Vec::with_capacity(n);
     for _ in 0..n {
@@ -138,11 +138,7 @@ pub async fn terminate_matching(
     admin_password: &str,
     service: &str,
 ) -> Res<BulkFigures> {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .danger_accept_invalid_certs(true)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let http = client()?;
     let cookie = login(&http, base, "admin", admin_password).await?;
     let page = http
         .get(format!(
@@ -186,11 +182,7 @@ pub async fn terminate_matching(
         let (stop, base, pw) = (stop.clone(), base.to_string(), admin_password.to_string());
         let page = format!("/console/sessions?service={service}&limit=100");
         tokio::spawn(async move {
-            let http = reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .danger_accept_invalid_certs(true)
-                .build()
-                .map_err(|e| e.to_string())?;
+            let http = client()?;
             let cookie = login(&http, &base, "admin", &pw).await?;
             let mut lat = Vec::new();
             // At least one load, however quick the bulk terminate is.

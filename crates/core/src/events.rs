@@ -60,6 +60,18 @@ impl EventType {
         }
     }
 
+    /// A list as `parse_list` reads it back; `all` for the empty list (it means every type).
+    pub fn list_label(types: &[EventType]) -> String {
+        if types.is_empty() {
+            return "all".into();
+        }
+        types
+            .iter()
+            .map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     /// Parses a comma-separated list (`types=` of the API and CLI); empty items are ignored.
     pub fn parse_list(s: &str) -> Result<Vec<EventType>, String> {
         let mut out = Vec::new();

@@ -2,7 +2,7 @@
 //! (the secret shown once) and webhooks (the signing secret shown once). Plain forms that
 //! answer with the page itself, so a secret appears exactly once and is never in a URL.
 
-use super::auth::{ConsoleUser, Form};
+use super::auth::ConsoleUser;
 use super::error::ConsoleResult;
 use super::view::{self, Nav};
 use crate::AppState;
@@ -79,15 +79,7 @@ async fn admin_page(st: &AppState, user: &ConsoleUser, o: Outcome) -> ConsoleRes
     let mut webhooks = Vec::new();
     for w in st.registry.list_webhooks(&user.caller).await? {
         webhooks.push(WebhookRow {
-            types: if w.types.is_empty() {
-                "all".into()
-            } else {
-                w.types
-                    .iter()
-                    .map(|t| t.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            },
+            types: EventType::list_label(&w.types),
             service: w.service.clone().unwrap_or_else(|| "all".into()),
             status: w.status.as_str(),
             reason: w.status_reason.clone().unwrap_or_default(),
@@ -142,12 +134,6 @@ where
     admin_page(st, user, o).await
 }
 
-fn checked(user: &ConsoleUser, headers: &HeaderMap, body: &[u8]) -> ConsoleResult<Form> {
-    let form = Form::parse(headers, body)?;
-    user.check_csrf(headers, &form)?;
-    Ok(form)
-}
-
 fn role(v: Option<&str>) -> Result<Role, CoreError> {
     v.and_then(Role::parse)
         .ok_or_else(|| CoreError::invalid("role", "must be viewer, service, operator or admin"))
@@ -159,7 +145,7 @@ pub async fn create_tenant(
     headers: HeaderMap,
     body: Bytes,
 ) -> ConsoleResult<Response> {
-    let form = checked(&user, &headers, &body)?;
+    let form = user.form(&headers, &body)?;
     let name = form.text("name").unwrap_or_default();
     act(&st, &user, async {
         let t = st.registry.create_tenant(&user.caller, &name).await?;
@@ -177,7 +163,7 @@ pub async fn create_principal(
     headers: HeaderMap,
     body: Bytes,
 ) -> ConsoleResult<Response> {
-    let form = checked(&user, &headers, &body)?;
+    let form = user.form(&headers, &body)?;
     act(&st, &user, async {
         let req = CreatePrincipal {
             name: form.text("name").unwrap_or_default(),
@@ -207,7 +193,7 @@ pub async fn update_principal(
     headers: HeaderMap,
     body: Bytes,
 ) -> ConsoleResult<Response> {
-    let form = checked(&user, &headers, &body)?;
+    let form = user.form(&headers, &body)?;
     act(&st, &user, async {
         let mut req = UpdatePrincipal::default();
         if let Some(r) = form.one("role") {
@@ -242,7 +228,7 @@ pub async fn create_webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> ConsoleResult<Response> {
-    let form = checked(&user, &headers, &body)?;
+    let form = user.form(&headers, &body)?;
     act(&st, &user, async {
         let types = EventType::parse_list(form.one("types").unwrap_or(""))
             .map_err(|m| CoreError::invalid("types", m))?;
@@ -270,7 +256,7 @@ pub async fn update_webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> ConsoleResult<Response> {
-    let form = checked(&user, &headers, &body)?;
+    let form = user.form(&headers, &body)?;
     act(&st, &user, async {
         let notice = match form.one("action") {
             Some("delete") => {
@@ -336,7 +322,7 @@ pub async fn create_key(
     headers: HeaderMap,
     body: Bytes,
 ) -> ConsoleResult<Response> {
-    checked(&user, &headers, &body)?;
+    user.form(&headers, &body)?;
     let k = st.registry.create_access_key(&user.caller, &name).await?;
     keys_page(&st, &user, &name, Some((k.access_key, k.secret_key))).await
 }
@@ -348,7 +334,7 @@ pub async fn delete_key(
     headers: HeaderMap,
     body: Bytes,
 ) -> ConsoleResult<Response> {
-    checked(&user, &headers, &body)?;
+    user.form(&headers, &body)?;
     st.registry
         .delete_access_key(&user.caller, &name, &key)
         .await?;

@@ -83,6 +83,13 @@ impl ConsoleUser {
         self.caller.is_global()
     }
 
+    /// A state change's form, once its CSRF token checks out.
+    pub fn form(&self, headers: &HeaderMap, body: &[u8]) -> ConsoleResult<Form> {
+        let form = Form::parse(headers, body)?;
+        self.check_csrf(headers, &form)?;
+        Ok(form)
+    }
+
     /// Checks a state change's CSRF token (header or form field), in constant time.
     pub fn check_csrf(&self, headers: &HeaderMap, form: &Form) -> ConsoleResult<()> {
         let sent = headers

@@ -82,11 +82,7 @@ impl ConsoleError {
 impl IntoResponse for ConsoleError {
     fn into_response(self) -> Response {
         if let ConsoleError::LoginNeeded = self {
-            return (
-                StatusCode::SEE_OTHER,
-                [(header::LOCATION, "/console/login")],
-            )
-                .into_response();
+            return view::see_other("/console/login");
         }
         let status = self.status();
         let page = ErrorPage {

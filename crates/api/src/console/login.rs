@@ -9,7 +9,7 @@ use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use sessiond_core::{CoreError, LoginInfo, SERVICE_SESSIOND};
 use subtle::ConstantTimeEq;
 
@@ -69,7 +69,7 @@ pub async fn form(
     });
     let next = safe_next(next.as_deref());
     if user.is_ok() {
-        return Ok((StatusCode::SEE_OTHER, [(header::LOCATION, next)]).into_response());
+        return Ok(view::see_other(&next));
     }
     login_page(&st, StatusCode::OK, None, String::new(), next)
 }
@@ -107,7 +107,7 @@ pub async fn submit(
     match st.registry.login(&username, password, info).await {
         Ok((session, token)) => {
             tracing::info!(principal = %session.owner, session = %session.id, "console login");
-            let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, next)]).into_response();
+            let mut r = view::see_other(&next);
             let h = r.headers_mut();
             h.append(
                 header::SET_COOKIE,
@@ -160,14 +160,9 @@ pub async fn logout(
     headers: HeaderMap,
     body: Bytes,
 ) -> ConsoleResult<Response> {
-    let form = Form::parse(&headers, &body).unwrap_or_default();
-    user.check_csrf(&headers, &form)?;
+    user.form(&headers, &body)?;
     st.registry.logout(&user.caller).await?;
-    let mut r = (
-        StatusCode::SEE_OTHER,
-        [(header::LOCATION, "/console/login")],
-    )
-        .into_response();
+    let mut r = view::see_other("/console/login");
     r.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(SESSION_COOKIE, None, "/console", st.secure_cookies),

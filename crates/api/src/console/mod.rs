@@ -14,8 +14,8 @@ mod sessions;
 mod view;
 
 use crate::AppState;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderValue};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -47,7 +47,7 @@ async fn security_headers(mut r: Response) -> Response {
 }
 
 async fn to_root() -> Response {
-    (StatusCode::SEE_OTHER, [(header::LOCATION, "/console/")]).into_response()
+    view::see_other("/console/")
 }
 
 async fn not_found() -> error::ConsoleError {

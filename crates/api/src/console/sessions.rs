@@ -334,13 +334,6 @@ fn outcome_text(o: ItemOutcome) -> &'static str {
     }
 }
 
-/// Reads a state change's form after checking its CSRF token.
-fn checked_form(user: &ConsoleUser, headers: &HeaderMap, body: &[u8]) -> ConsoleResult<Form> {
-    let form = Form::parse(headers, body)?;
-    user.check_csrf(headers, &form)?;
-    Ok(form)
-}
-
 /// `POST /console/sessions/terminate`: the selected rows (`id=…` repeated).
 pub async fn terminate(
     State(st): State<AppState>,
@@ -348,7 +341,7 @@ pub async fn terminate(
     headers: HeaderMap,
     body: Bytes,
 ) -> FragmentResult {
-    let form = checked_form(&user, &headers, &body)?;
+    let form = user.form(&headers, &body)?;
     let ids = form.all("id");
     if ids.is_empty() {
         return Err(ConsoleError::Form("select at least one session".into()).into());
@@ -389,7 +382,7 @@ pub async fn preview(
     headers: HeaderMap,
     body: Bytes,
 ) -> FragmentResult {
-    let form = checked_form(&user, &headers, &body)?;
+    let form = user.form(&headers, &body)?;
     let (query, list) = form_filter(&st, &form)?;
     let req = TerminateRequest {
         filter: Some(list.filter),
@@ -436,7 +429,7 @@ pub async fn terminate_matching(
     headers: HeaderMap,
     body: Bytes,
 ) -> FragmentResult {
-    let form = checked_form(&user, &headers, &body)?;
+    let form = user.form(&headers, &body)?;
     let (query, list) = form_filter(&st, &form)?;
     let confirm = form
         .text("confirm")

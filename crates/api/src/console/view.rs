@@ -189,6 +189,18 @@ pub fn html<T: Template>(t: &T) -> Response {
     }
 }
 
+/// `303 See Other` to a console path: after a form, and to the login page.
+pub fn see_other(to: &str) -> Response {
+    match axum::http::HeaderValue::from_str(to) {
+        Ok(v) => (axum::http::StatusCode::SEE_OTHER, [(header::LOCATION, v)]).into_response(),
+        Err(_) => (
+            axum::http::StatusCode::SEE_OTHER,
+            [(header::LOCATION, "/console/")],
+        )
+            .into_response(),
+    }
+}
+
 /// A time as the console shows it: UTC to the second.
 pub fn when(t: Timestamp) -> String {
     let s = t.to_rfc3339();

@@ -103,7 +103,7 @@ pub(crate) async fn webhooks(ctx: &Ctx, cmd: WebhooksCmd) -> Result<(), CliError
                 t.push([
                     w.id.clone(),
                     w.url.clone(),
-                    types_label(w),
+                    sessiond_core::events::EventType::list_label(&w.types),
                     w.tenant.clone(),
                     w.status.as_str().to_string(),
                     w.delivered_through.to_string(),
@@ -161,18 +161,6 @@ pub(crate) async fn webhooks(ctx: &Ctx, cmd: WebhooksCmd) -> Result<(), CliError
     }
 }
 
-fn types_label(w: &WebhookView) -> String {
-    if w.types.is_empty() {
-        "all".into()
-    } else {
-        w.types
-            .iter()
-            .map(|t| t.as_str())
-            .collect::<Vec<_>>()
-            .join(",")
-    }
-}
-
 fn result(a: &sessiond_core::sinks::DeliveryAttempt) -> String {
     match (a.delivered, a.status, &a.error) {
         (true, Some(s), _) => format!("delivered (HTTP {s})"),
@@ -188,7 +176,7 @@ fn details(w: &WebhookView) -> String {
         "id: {}\nurl: {}\ntypes: {}\ntenant: {}\nstatus: {}",
         w.id,
         w.url,
-        types_label(w),
+        sessiond_core::events::EventType::list_label(&w.types),
         w.tenant,
         w.status.as_str()
     );

@@ -95,6 +95,10 @@ pub struct ServeConfig {
     #[arg(long, env = "SESSIOND_SWEEP_INTERVAL")]
     #[serde(default)]
     pub sweep_interval: Option<String>,
+    /// Disconnect a client that has not sent a whole request head within this (default 10s)
+    #[arg(long, env = "SESSIOND_HEADER_READ_TIMEOUT")]
+    #[serde(default)]
+    pub header_read_timeout: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +155,7 @@ impl ServeConfig {
             self.trusted_proxies = file.trusted_proxies;
         }
         self.sweep_interval = self.sweep_interval.or(file.sweep_interval);
+        self.header_read_timeout = self.header_read_timeout.or(file.header_read_timeout);
         Ok(self)
     }
 

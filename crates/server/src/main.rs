@@ -3,6 +3,7 @@
 use sessiond_server::{cli, config, datadir, keyfile, serve, stores};
 
 use clap::{CommandFactory, Parser, Subcommand};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -77,6 +78,10 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // A log pipe that went away must not stop the server: by default a failed write is
+        // reported with eprintln!, which panics on that same closed stderr (issue 13: a
+        // SIGTERM then ended in a panic, or hung when the panic killed the shutdown task).
+        .log_internal_errors(false)
         // Colour codes only for people: a log file or a collector gets plain text.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
@@ -116,7 +121,8 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // Not eprintln!: it panics when stderr is closed.
+            let _ = writeln!(std::io::stderr(), "error: {e}");
             ExitCode::FAILURE
         }
     }

@@ -106,6 +106,8 @@ pub struct RunOptions {
     pub body_limit: usize,
     pub max_in_flight: usize,
     pub sweep_every: Duration,
+    /// A client that has not sent a whole request head by then is disconnected (slowloris).
+    pub header_read_timeout: Duration,
     /// Signs SSF Security Event Tokens; `None`: SSF answers 503 and pushes fail.
     pub signer: Option<Arc<EventSigner>>,
     /// The SSF issuer (`--public-url`); `None`: each request's scheme and host.
@@ -120,6 +122,7 @@ impl RunOptions {
             body_limit: sessiond_api::state::DEFAULT_BODY_LIMIT,
             max_in_flight: sessiond_api::state::DEFAULT_MAX_IN_FLIGHT,
             sweep_every: Duration::from_secs(5),
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             signer: None,
             public_url: None,
         }
@@ -153,9 +156,17 @@ pub async fn start(cfg: ServeConfig) -> Result<(), ServeError> {
         .await
         .map_err(|e| ServeError::Other(e.to_string()))?
     {
-        // Shown once, on stderr only, never logged.
-        eprintln!("created principal \"admin\" with generated password: {pw}");
-        eprintln!("(set SESSIOND_ADMIN_PASSWORD before the first start to choose it)");
+        // Shown once, on stderr only, never logged (and not eprintln!, which panics when
+        // stderr is closed).
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(
+            err,
+            "created principal \"admin\" with generated password: {pw}"
+        );
+        let _ = writeln!(
+            err,
+            "(set SESSIOND_ADMIN_PASSWORD before the first start to choose it)"
+        );
     }
     let listener = bind(cfg.listen())?;
     let addr = local_addr(&listener, cfg.listen())?;
@@ -183,6 +194,11 @@ pub async fn start(cfg: ServeConfig) -> Result<(), ServeError> {
             &cfg.sweep_interval,
             Duration::from_secs(5),
         )?,
+        header_read_timeout: ServeConfig::duration(
+            "header_read_timeout",
+            &cfg.header_read_timeout,
+            DEFAULT_HEADER_READ_TIMEOUT,
+        )?,
         signer: Some(Arc::new(
             EventSigner::from_pkcs8(&keys.event_signing_key)
                 .map_err(|e| ServeError::Other(e.to_string()))?,
@@ -191,14 +207,23 @@ pub async fn start(cfg: ServeConfig) -> Result<(), ServeError> {
     };
     // Registered before the readiness line: a SIGTERM right after it must drain, not kill.
     let mut signals = StopSignals::register()?;
-    run(
-        listener,
-        registry,
-        opts,
-        async move { signals.recv().await },
-    )
+    run(listener, registry, opts, async move {
+        signals.recv().await;
+        // A second signal while draining: the operator will not wait for the drain.
+        tokio::spawn(async move {
+            signals.recv().await;
+            tracing::warn!("second stop signal: exiting without waiting for the drain");
+            std::process::exit(FORCED_EXIT);
+        });
+    })
     .await
 }
+
+/// How long a client may take to send a request head (`--header-read-timeout`).
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The exit status after a second stop signal cut the drain short (a clean stop is 0).
+pub const FORCED_EXIT: i32 = 1;
 
 /// `--public-url`: an http(s) URL without query or fragment, kept without a final slash.
 fn public_url(v: Option<&str>) -> Result<Option<String>, ConfigError> {
@@ -299,14 +324,18 @@ pub async fn run(
         let _ = draining_tx.send(true);
         drain.graceful_shutdown(Some(Duration::from_secs(30)));
     });
+    let opts_timeouts = Timeouts {
+        header_read: opts.header_read_timeout,
+    };
     let served = match opts.tls {
         // TCP_NODELAY: an event stream writes small frames one after another, and with
         // Nagle each waited for the client's delayed ACK (ack-to-receipt p99 36.6 ms at
         // 100k sessions, most of it that wait).
         None => {
-            let server = axum_server::from_tcp(listener)
+            let mut server = axum_server::from_tcp(listener)
                 .acceptor(NoDelayAcceptor::new())
                 .handle(handle);
+            limit_slow_clients(server.http_builder(), &opts_timeouts);
             announce("http", addr);
             server.serve(app).await
         }
@@ -314,9 +343,10 @@ pub async fn run(
             let rustls = axum_server::tls_rustls::RustlsConfig::from_config(tls);
             let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(rustls)
                 .acceptor(NoDelayAcceptor::new());
-            let server = axum_server::from_tcp(listener)
+            let mut server = axum_server::from_tcp(listener)
                 .acceptor(acceptor)
                 .handle(handle);
+            limit_slow_clients(server.http_builder(), &opts_timeouts);
             announce("https", addr);
             server.serve(app).await
         }
@@ -330,6 +360,24 @@ pub async fn run(
     }
     tracing::info!("stopped");
     served.map_err(|e| ServeError::Other(format!("server error: {e}")))
+}
+
+/// The timeouts that bound a slow client's hold on a connection.
+struct Timeouts {
+    header_read: Duration,
+}
+
+/// hyper only enforces its header read timeout with a timer, which axum-server does not
+/// set: without one, a client trickling a request head a byte at a time held its connection
+/// (and memory, and a descriptor) forever.
+fn limit_slow_clients(
+    b: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    t: &Timeouts,
+) {
+    b.http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(t.header_read);
+    b.http2().timer(hyper_util::rt::TokioTimer::new());
 }
 
 /// The one readiness line tests and scripts wait for.

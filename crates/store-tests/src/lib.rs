@@ -53,6 +53,7 @@ pub fn cases() -> Vec<Case> {
         case!(writes::touched_sessions_never_come_due_early),
         case!(writes::audited_ends_append_only_when_the_count_holds),
         case!(registry::timeouts_with_manual_clock),
+        case!(registry::a_stopped_sweep_ends_between_batches),
         case!(registry::terminate_modes),
         case!(registry::bulk_terminate_is_audited_once),
         case!(registry::refuse_own_session),

@@ -727,3 +727,31 @@ pub async fn register_external_id_races(store: Arc<dyn Store>) {
     let (s, _) = register(&env, admin, req()).await;
     assert_eq!(state(&env, &s.id).await, SessionState::Active);
 }
+
+/// A sweep asked to stop ends between batches (of 1,000) and reports what it ended; the
+/// next pass ends the rest. A server stopping while a million sessions come due stops
+/// promptly this way (issue 13).
+pub async fn a_stopped_sweep_ends_between_batches(store: Arc<dyn Store>) {
+    let env = Env::new(store).await;
+    let (r, admin, clock) = (&env.registry, &env.admin, &env.clock);
+    for i in 0..1500 {
+        let req = RegisterRequest {
+            idle_timeout: Some(HumanDuration(10 * MIN)),
+            ..request(&format!("due{i}"), Domain::Local)
+        };
+        register(&env, admin, req).await;
+    }
+    clock.advance(11 * MIN);
+    // The stop comes after the first batch: the check before the second one sees it.
+    let checks = std::sync::atomic::AtomicUsize::new(0);
+    let first = r
+        .sweep_until(|| checks.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 1)
+        .await
+        .expect("sweep until stopped");
+    assert_eq!(
+        first.expired_idle, 1000,
+        "one batch, then the stop: {first:?}"
+    );
+    let rest = r.sweep().await.expect("sweep");
+    assert_eq!(rest.expired_idle, 500, "{rest:?}");
+}

@@ -70,10 +70,20 @@ impl Registry {
     /// One sweeper pass: flush touches (so recent activity counts), expire every session past
     /// its deadline, and purge tombstones older than the retention period.
     pub async fn sweep(&self) -> CoreResult<SweepReport> {
+        self.sweep_until(|| false).await
+    }
+
+    /// [`Self::sweep`], stopping between batches once `stop()` says so: a server asked to
+    /// shut down while a million sessions came due must not work through all of them first.
+    /// What is left is due at the next pass (of this or another replica).
+    pub async fn sweep_until(&self, stop: impl Fn() -> bool) -> CoreResult<SweepReport> {
         self.flush_touches().await?;
         let now = self.clock.now();
         let mut report = SweepReport::default();
         loop {
+            if stop() {
+                return Ok(report);
+            }
             let due = self.store.due_for_expiry(now, SWEEP_BATCH).await?;
             if due.is_empty() {
                 break;
@@ -118,6 +128,9 @@ impl Registry {
         }
         let before = now.minus(self.cfg.retention);
         loop {
+            if stop() {
+                return Ok(report);
+            }
             let n = self.store.purge_ended(before, SWEEP_BATCH).await?;
             report.purged += n;
             if n < SWEEP_BATCH as u64 {
@@ -126,6 +139,9 @@ impl Registry {
         }
         let before = now.minus(self.cfg.event_retention);
         loop {
+            if stop() {
+                return Ok(report);
+            }
             let n = self.store.purge_events(before, SWEEP_BATCH).await?;
             report.events_purged += n;
             if n < SWEEP_BATCH as u64 {

@@ -2,8 +2,7 @@
 time). Usage: `python3 bench/slowloris.py 127.0.0.1:PORT CONNECTIONS DRIP_SECONDS SECONDS`
 against a running `sessiond serve --plain-http`.
 
- N connections each send part of a request head,
-then one byte every `drip` seconds; meanwhile a normal client makes sequential GET /healthz
+N connections each send part of a request head, then one byte every `drip` seconds; meanwhile a normal client makes sequential GET /healthz
 requests on fresh connections. Prints the normal client's latencies and how long the
 server took to close the trickling connections."""
 import socket, sys, time, threading, statistics

@@ -14,6 +14,7 @@ pub mod native;
 pub mod overload;
 pub mod qumulo;
 pub mod render;
+pub mod security_headers;
 pub mod ssf;
 pub mod state;
 pub mod status;
@@ -28,6 +29,7 @@ use axum::Router;
 /// 503 of the global load shedding (`overload`).
 pub fn app(state: AppState) -> Router {
     let body_limit = state.body_limit;
+    let tls = state.tls;
     let max_in_flight = state.max_in_flight;
     let routes = Router::new()
         .merge(health::router())
@@ -47,5 +49,8 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(metrics_layer::track))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .with_state(state);
-    overload::shed_beyond(max_in_flight, routes)
+    // Outermost, so that even the load shedding's 503 carries them.
+    overload::shed_beyond(max_in_flight, routes).layer(axum::middleware::map_response(move |r| {
+        security_headers::add(r, tls)
+    }))
 }

@@ -26,8 +26,8 @@ pub struct AppState {
     pub draining: tokio::sync::watch::Receiver<bool>,
     /// The SSF transmitter's key and issuer; `None`: SSF answers 503.
     pub ssf: Option<Arc<crate::ssf::SsfState>>,
-    /// Served over TLS: the console's cookies are marked `Secure`.
-    pub secure_cookies: bool,
+    /// Served over TLS: answers carry HSTS and the console's cookies are marked `Secure`.
+    pub tls: bool,
 }
 
 impl AppState {
@@ -40,7 +40,7 @@ impl AppState {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             draining: tokio::sync::watch::channel(false).1,
             ssf: None,
-            secure_cookies: false,
+            tls: false,
         }
     }
 }

@@ -23,6 +23,12 @@ pub enum DataDirError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{path} is damaged ({detail}): restore it from a backup of the data dir; deleting it makes a new key, and then {consequence}")]
+    Damaged {
+        path: PathBuf,
+        detail: String,
+        consequence: &'static str,
+    },
 }
 
 /// Holds the data dir's lock for as long as it lives (the OS drops it if we crash).
@@ -77,13 +83,19 @@ impl DataDir {
     /// The 32-byte key that MACs dry-run confirm tokens, created once (mode 0600) so that a
     /// confirm survives a restart.
     pub fn confirm_key(&self) -> Result<[u8; 32], DataDirError> {
-        self.secret_file("confirm.key")
+        self.secret_file(
+            "confirm.key",
+            "dry-run confirmations issued before no longer confirm",
+        )
     }
 
     /// The 32-byte key that seals access-key secrets; kept apart from the database, so a
     /// copy of the database alone yields no usable secret.
     pub fn seal_key(&self) -> Result<[u8; 32], DataDirError> {
-        self.secret_file("access-keys.key")
+        self.secret_file(
+            "access-keys.key",
+            "every access key's secret is lost (issue new access keys)",
+        )
     }
 
     /// The RSA-2048 private key (PKCS#8 DER) that signs Shared Signals events, created once
@@ -92,12 +104,14 @@ impl DataDir {
         let p = self.path.join("event-signing.key");
         match std::fs::read(&p) {
             Ok(der) if EventSigner::from_pkcs8(&der).is_ok() => return Ok(der),
-            // As with a secret file of the wrong length: one cut short (a crash while it was
-            // first written) or otherwise unusable is replaced. Receivers then see a new kid.
+            // Key files are written whole or not at all (`write_private`), so an unusable one
+            // was damaged since: say so rather than silently sign with a new key.
             Ok(der) => {
-                if !der.is_empty() {
-                    tracing::warn!(path = %p.display(), "replacing an unusable event-signing key");
-                }
+                return Err(DataDirError::Damaged {
+                    path: p,
+                    detail: format!("{} bytes, not an RSA private key", der.len()),
+                    consequence: "event receivers see a new signing key (kid)",
+                })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(source) => return Err(DataDirError::Io { path: p, source }),
@@ -113,8 +127,9 @@ impl DataDir {
         Ok(der)
     }
 
-    /// A 32-byte random secret in the data dir, created once with mode 0600.
-    fn secret_file(&self, name: &str) -> Result<[u8; 32], DataDirError> {
+    /// A 32-byte random secret in the data dir, created once with mode 0600; a file of
+    /// another length is reported as damaged (with what replacing it would cost).
+    fn secret_file(&self, name: &str, consequence: &'static str) -> Result<[u8; 32], DataDirError> {
         let p = self.path.join(name);
         match std::fs::read(&p) {
             Ok(b) if b.len() == 32 => {
@@ -122,7 +137,13 @@ impl DataDir {
                 k.copy_from_slice(&b);
                 return Ok(k);
             }
-            Ok(_) => {}
+            Ok(b) => {
+                return Err(DataDirError::Damaged {
+                    path: p,
+                    detail: format!("{} bytes, expected 32", b.len()),
+                    consequence,
+                })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(source) => return Err(DataDirError::Io { path: p, source }),
         }
@@ -189,11 +210,42 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600, "{name}");
         }
-        // A file cut short is replaced by a new, usable key.
+        // A file damaged since (cut short) is reported, not silently replaced: the
+        // operator restores it or deletes it knowing the cost.
         std::fs::write(dir.path().join("event-signing.key"), &der[..100]).expect("truncate");
-        let replaced = second.event_signing_key().expect("replaced");
+        let err = second.event_signing_key().expect_err("damaged");
+        assert!(err.to_string().contains("is damaged"), "{err}");
+        assert!(err.to_string().contains("new signing key"), "{err}");
+        std::fs::remove_file(dir.path().join("event-signing.key")).expect("delete");
+        let replaced = second
+            .event_signing_key()
+            .expect("a new key after deleting it");
         assert_ne!(replaced, der);
         assert!(EventSigner::from_pkcs8(&replaced).is_ok());
-        assert_eq!(second.event_signing_key().expect("kept"), replaced);
+    }
+
+    #[test]
+    fn a_damaged_secret_file_is_reported_not_replaced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = DataDir::open(dir.path()).expect("open");
+        let seal = d.seal_key().expect("seal key");
+        for len in [0usize, 5, 33] {
+            std::fs::write(dir.path().join("access-keys.key"), vec![7u8; len]).expect("damage");
+            let err = d.seal_key().expect_err("damaged");
+            let msg = err.to_string();
+            assert!(msg.contains("access-keys.key is damaged"), "{msg}");
+            assert!(msg.contains(&format!("{len} bytes, expected 32")), "{msg}");
+            assert!(msg.contains("access key"), "{msg}");
+        }
+        // Restored from a backup: back in service.
+        std::fs::write(dir.path().join("access-keys.key"), seal).expect("restore");
+        assert_eq!(d.seal_key().expect("restored"), seal);
+        // No temporary file is left beside the keys.
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
     }
 }

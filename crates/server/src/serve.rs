@@ -300,7 +300,7 @@ pub async fn run(
                 scheme: if opts.tls.is_some() { "https" } else { "http" },
             })
         }),
-        secure_cookies: opts.tls.is_some(),
+        tls: opts.tls.is_some(),
     };
     let app = sessiond_api::app(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();

@@ -121,6 +121,15 @@ fn ensure_self_signed(
 
 /// Writes a secret file readable by the owner only.
 pub fn write_private(path: &Path, data: &[u8]) -> Result<(), TlsError> {
+    let err = |source| TlsError::Write {
+        path: path.into(),
+        source,
+    };
+    // Written beside it and renamed into place: a crash leaves the whole file or none, so a
+    // key file that is there but unusable was damaged later, and is reported, not replaced.
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(".tmp");
+    let tmp = path.with_file_name(tmp_name);
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -128,14 +137,15 @@ pub fn write_private(path: &Path, data: &[u8]) -> Result<(), TlsError> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(path).map_err(|source| TlsError::Write {
-        path: path.into(),
-        source,
-    })?;
-    f.write_all(data)
-        .and_then(|_| f.sync_all())
-        .map_err(|source| TlsError::Write {
-            path: path.into(),
-            source,
-        })
+    let mut f = opts.open(&tmp).map_err(err)?;
+    f.write_all(data).and_then(|_| f.sync_all()).map_err(err)?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(err)?;
+    // The rename itself is durable once the directory is synced.
+    if let Some(dir) = path.parent() {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
 }

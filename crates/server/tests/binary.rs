@@ -253,6 +253,9 @@ async fn https_by_default_with_a_generated_certificate() {
         .await
         .expect("https request");
     assert_eq!(r.status(), StatusCode::OK);
+    // Under TLS every answer asks browsers to stay on HTTPS.
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
     let r = http
         .get(format!("{}/api/v1/openapi.json", server.base))
         .send()

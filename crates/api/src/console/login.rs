@@ -47,12 +47,7 @@ fn login_page(
     *r.status_mut() = status;
     r.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(
-            LOGIN_COOKIE,
-            Some(&nonce),
-            "/console/login",
-            st.secure_cookies,
-        ),
+        set_cookie(LOGIN_COOKIE, Some(&nonce), "/console/login", st.tls),
     );
     Ok(r)
 }
@@ -111,16 +106,11 @@ pub async fn submit(
             let h = r.headers_mut();
             h.append(
                 header::SET_COOKIE,
-                set_cookie(
-                    SESSION_COOKIE,
-                    Some(token.expose()),
-                    "/console",
-                    st.secure_cookies,
-                ),
+                set_cookie(SESSION_COOKIE, Some(token.expose()), "/console", st.tls),
             );
             h.append(
                 header::SET_COOKIE,
-                set_cookie(LOGIN_COOKIE, None, "/console/login", st.secure_cookies),
+                set_cookie(LOGIN_COOKIE, None, "/console/login", st.tls),
             );
             Ok(r)
         }
@@ -165,7 +155,7 @@ pub async fn logout(
     let mut r = view::see_other("/console/login");
     r.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(SESSION_COOKIE, None, "/console", st.secure_cookies),
+        set_cookie(SESSION_COOKIE, None, "/console", st.tls),
     );
     Ok(r)
 }

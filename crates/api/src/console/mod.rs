@@ -30,19 +30,13 @@ async fn security_headers(mut r: Response) -> Response {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CSP),
     );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
-    // Pages show sessions and carry the CSRF token: never cached (assets say otherwise).
-    if !h.contains_key(header::CACHE_CONTROL) {
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
+    // nosniff and no-store (pages carry the CSRF token) come from the layer every dialect
+    // shares, `crate::security_headers`.
     r
 }
 

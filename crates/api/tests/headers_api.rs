@@ -1,0 +1,95 @@
+//! Headers every dialect's answers carry: nosniff and no-store (answers that carry a token
+//! or a secret above all), HSTS only when served over TLS; static assets keep their own
+//! caching.
+
+mod common;
+
+use common::{spawn, spawn_with, ADMIN_PW};
+use reqwest::StatusCode;
+use serde_json::json;
+
+#[tokio::test]
+async fn answers_with_tokens_and_secrets_are_never_cached() {
+    let app = spawn().await;
+    let checks = [
+        // native login (a token), a registration (a token), an access key (a secret)
+        (
+            "POST",
+            "/api/v1/auth/login".to_string(),
+            Some(json!({"username": "admin", "password": ADMIN_PW})),
+            None,
+        ),
+        (
+            "POST",
+            "/api/v1/sessions".to_string(),
+            Some(json!({"service": "smb", "user": {"name": "a"}})),
+            Some(app.admin.clone()),
+        ),
+        (
+            "POST",
+            "/api/v1/principals/admin/access-keys".to_string(),
+            None,
+            Some(app.admin.clone()),
+        ),
+        // Qumulo's login (a bearer token), and an error answer
+        (
+            "POST",
+            "/v1/session/login".to_string(),
+            Some(json!({"username": "admin", "password": ADMIN_PW})),
+            None,
+        ),
+        ("GET", "/api/v1/sessions".to_string(), None, None),
+    ];
+    for (method, path, body, token) in checks {
+        let mut rb = app.http.request(
+            method.parse().expect("method"),
+            format!("{}{path}", app.base),
+        );
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        let r = rb.send().await.expect("send");
+        let h = r.headers();
+        assert_eq!(h["cache-control"], "no-store", "{method} {path}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{method} {path}");
+        assert!(
+            h.get("strict-transport-security").is_none(),
+            "no HSTS over plain HTTP: {method} {path}"
+        );
+    }
+    // Static assets keep their own caching.
+    let r = app
+        .http
+        .get(format!("{}/console/assets/console.css", app.base))
+        .send()
+        .await
+        .expect("asset");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["cache-control"], "public, max-age=300");
+}
+
+#[tokio::test]
+async fn hsts_when_served_over_tls() {
+    let app = spawn_with(|st| st.tls = true).await;
+    for path in [
+        "/healthz",
+        "/api/v1/sessions",
+        "/console/login",
+        "/no/such/path",
+    ] {
+        let r = app
+            .http
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(
+            r.headers()["strict-transport-security"],
+            "max-age=31536000",
+            "{path}"
+        );
+    }
+}

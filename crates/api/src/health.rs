@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -34,7 +34,30 @@ async fn readyz(State(st): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(st): State<AppState>) -> Response {
+/// Whether a scrape may read `/metrics`: always without a configured token; otherwise only
+/// with `Authorization: Bearer <token>` (compared as hashes, in constant time).
+fn scrape_allowed(st: &AppState, headers: &HeaderMap) -> bool {
+    use sha2::{Digest, Sha256};
+    use subtle::ConstantTimeEq;
+    let Some(want) = &st.metrics_token else {
+        return true;
+    };
+    let Some(sent) = crate::bearer::token(headers) else {
+        return false;
+    };
+    let got: [u8; 32] = Sha256::digest(sent.as_bytes()).into();
+    bool::from(got.ct_eq(want))
+}
+
+async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    if !scrape_allowed(&st, &headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "metrics need the scrape token\n",
+        )
+            .into_response();
+    }
     let Some(handle) = &st.metrics else {
         return (StatusCode::NOT_FOUND, "metrics recorder not installed\n").into_response();
     };

@@ -26,6 +26,8 @@ pub struct AppState {
     pub draining: tokio::sync::watch::Receiver<bool>,
     /// The SSF transmitter's key and issuer; `None`: SSF answers 503.
     pub ssf: Option<Arc<crate::ssf::SsfState>>,
+    /// SHA-256 of the token `/metrics` requires (`--metrics-token-file`); `None`: open.
+    pub metrics_token: Option<[u8; 32]>,
     /// Served over TLS: answers carry HSTS and the console's cookies are marked `Secure`.
     pub tls: bool,
 }
@@ -40,6 +42,7 @@ impl AppState {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             draining: tokio::sync::watch::channel(false).1,
             ssf: None,
+            metrics_token: None,
             tls: false,
         }
     }

@@ -95,6 +95,11 @@ pub struct ServeConfig {
     #[arg(long, env = "SESSIOND_SWEEP_INTERVAL")]
     #[serde(default)]
     pub sweep_interval: Option<String>,
+    /// A file holding the token /metrics then requires as `Authorization: Bearer` (default:
+    /// /metrics is open)
+    #[arg(long, env = "SESSIOND_METRICS_TOKEN_FILE")]
+    #[serde(default)]
+    pub metrics_token_file: Option<std::path::PathBuf>,
     /// Disconnect a client that has not sent a whole request head within this (default 10s)
     #[arg(long, env = "SESSIOND_HEADER_READ_TIMEOUT")]
     #[serde(default)]
@@ -156,6 +161,7 @@ impl ServeConfig {
         }
         self.sweep_interval = self.sweep_interval.or(file.sweep_interval);
         self.header_read_timeout = self.header_read_timeout.or(file.header_read_timeout);
+        self.metrics_token_file = self.metrics_token_file.or(file.metrics_token_file);
         Ok(self)
     }
 

@@ -106,6 +106,8 @@ pub struct RunOptions {
     pub body_limit: usize,
     pub max_in_flight: usize,
     pub sweep_every: Duration,
+    /// SHA-256 of the token `/metrics` requires; `None`: open.
+    pub metrics_token: Option<[u8; 32]>,
     /// A client that has not sent a whole request head by then is disconnected (slowloris).
     pub header_read_timeout: Duration,
     /// Signs SSF Security Event Tokens; `None`: SSF answers 503 and pushes fail.
@@ -123,6 +125,7 @@ impl RunOptions {
             max_in_flight: sessiond_api::state::DEFAULT_MAX_IN_FLIGHT,
             sweep_every: Duration::from_secs(5),
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            metrics_token: None,
             signer: None,
             public_url: None,
         }
@@ -199,6 +202,7 @@ pub async fn start(cfg: ServeConfig) -> Result<(), ServeError> {
             &cfg.header_read_timeout,
             DEFAULT_HEADER_READ_TIMEOUT,
         )?,
+        metrics_token: metrics_token(cfg.metrics_token_file.as_deref())?,
         signer: Some(Arc::new(
             EventSigner::from_pkcs8(&keys.event_signing_key)
                 .map_err(|e| ServeError::Other(e.to_string()))?,
@@ -224,6 +228,27 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The exit status after a second stop signal cut the drain short (a clean stop is 0).
 pub const FORCED_EXIT: i32 = 1;
+
+/// `--metrics-token-file`: the scrape token, read from a file (not a flag: it would show in
+/// the process list), kept only as its SHA-256.
+fn metrics_token(path: Option<&std::path::Path>) -> Result<Option<[u8; 32]>, ConfigError> {
+    use sha2::{Digest, Sha256};
+    let Some(path) = path else { return Ok(None) };
+    let invalid = |message: String| ConfigError::Invalid {
+        field: "metrics_token_file",
+        message,
+    };
+    let text =
+        std::fs::read_to_string(path).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+    let token = text.trim();
+    if token.len() < 16 {
+        return Err(invalid(format!(
+            "{}: the token must have at least 16 characters",
+            path.display()
+        )));
+    }
+    Ok(Some(Sha256::digest(token.as_bytes()).into()))
+}
 
 /// `--public-url`: an http(s) URL without query or fragment, kept without a final slash.
 fn public_url(v: Option<&str>) -> Result<Option<String>, ConfigError> {
@@ -301,6 +326,7 @@ pub async fn run(
             })
         }),
         tls: opts.tls.is_some(),
+        metrics_token: opts.metrics_token,
     };
     let app = sessiond_api::app(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();

@@ -387,6 +387,37 @@ async fn online_backup_and_offline_password_reset() {
     assert_eq!(store.count_sessions(&smb).await.expect("count"), 3);
     drop(store);
 
+    // Restored: the copy as the database of a fresh data dir, with the data dir's key files
+    // (backed up beside it), serves the same sessions to the same principals.
+    let restored = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(&copy, restored.path().join("sessiond.db")).expect("restore db");
+    for key in ["confirm.key", "access-keys.key", "event-signing.key"] {
+        std::fs::copy(dir.path().join(key), restored.path().join(key)).expect("restore key");
+    }
+    let from_backup = start(restored.path(), &["--plain-http"]);
+    let tok2 = login(&http, &from_backup.base).await;
+    let (s, page) = call(
+        &http,
+        &from_backup.base,
+        Method::GET,
+        "/sessions?service=smb",
+        Some(&tok2),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let names: Vec<&str> = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|s| s["user"]["name"].as_str())
+        .collect();
+    assert_eq!(names.len(), 3, "{page}");
+    for i in 0..3 {
+        assert!(names.contains(&format!("b{i}").as_str()), "{names:?}");
+    }
+    stop(from_backup);
+
     // Reset needs the data dir to itself: refused while the server runs.
     let (ok, _, err) = run(
         &["admin", "reset-password", "admin", "--password-stdin"],
@@ -688,4 +719,68 @@ async fn try_call(
     let s = r.status();
     let v = r.json().await.unwrap_or(Value::Null);
     Some((s, v))
+}
+
+#[tokio::test]
+async fn metrics_can_require_a_scrape_token() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token_file = dir.path().join("metrics.token");
+    std::fs::write(&token_file, "scrape-token-0123456789\n").expect("token file");
+    let data = dir.path().join("data");
+    let server = start(
+        &data,
+        &[
+            "--plain-http",
+            "--metrics-token-file",
+            token_file.to_str().expect("utf8"),
+        ],
+    );
+    let http = reqwest::Client::new();
+    let url = format!("{}/metrics", server.base);
+    let r = http.get(&url).send().await.expect("metrics");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = http
+        .get(&url)
+        .bearer_auth("scrape-token-wrong")
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = http
+        .get(&url)
+        .bearer_auth("scrape-token-0123456789")
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r
+        .text()
+        .await
+        .expect("text")
+        .contains("sessiond_sessions_live"));
+    // /healthz stays open for load balancers.
+    let r = http
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(r.status(), StatusCode::OK);
+    stop(server);
+
+    // A token too short to be one is refused at start, clearly.
+    std::fs::write(&token_file, "short").expect("token file");
+    let (ok, _, err) = run(
+        &[
+            "serve",
+            "--plain-http",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-token-file",
+            token_file.to_str().expect("utf8"),
+        ],
+        &data,
+        "",
+    );
+    assert!(!ok);
+    assert!(err.contains("at least 16 characters"), "{err}");
 }

@@ -100,6 +100,10 @@ pub struct ServeConfig {
     #[arg(long, env = "SESSIOND_METRICS_TOKEN_FILE")]
     #[serde(default)]
     pub metrics_token_file: Option<std::path::PathBuf>,
+    /// Connections open at once; beyond this a new one is closed as it arrives (default 8192)
+    #[arg(long, env = "SESSIOND_MAX_CONNECTIONS")]
+    #[serde(default)]
+    pub max_connections: Option<usize>,
     /// Disconnect a client that has not sent a whole request head within this (default 10s)
     #[arg(long, env = "SESSIOND_HEADER_READ_TIMEOUT")]
     #[serde(default)]
@@ -162,6 +166,7 @@ impl ServeConfig {
         self.sweep_interval = self.sweep_interval.or(file.sweep_interval);
         self.header_read_timeout = self.header_read_timeout.or(file.header_read_timeout);
         self.metrics_token_file = self.metrics_token_file.or(file.metrics_token_file);
+        self.max_connections = self.max_connections.or(file.max_connections);
         Ok(self)
     }
 

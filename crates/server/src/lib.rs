@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+mod conn_limit;
 pub mod datadir;
 pub mod keyfile;
 pub mod serve;

@@ -3,6 +3,7 @@
 //! tests use to start several replicas on one store, in-process or as processes.
 
 use crate::config::{ConfigError, ServeConfig};
+use crate::conn_limit::LimitAcceptor;
 use crate::datadir::{DataDir, DataDirError};
 use crate::keyfile::{KeyFileError, Keys};
 use crate::stores::{self, StoreSpec};
@@ -108,6 +109,8 @@ pub struct RunOptions {
     pub sweep_every: Duration,
     /// SHA-256 of the token `/metrics` requires; `None`: open.
     pub metrics_token: Option<[u8; 32]>,
+    /// Connections open at once; more are closed as they arrive.
+    pub max_connections: usize,
     /// A client that has not sent a whole request head by then is disconnected (slowloris).
     pub header_read_timeout: Duration,
     /// Signs SSF Security Event Tokens; `None`: SSF answers 503 and pushes fail.
@@ -126,6 +129,7 @@ impl RunOptions {
             sweep_every: Duration::from_secs(5),
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             metrics_token: None,
+            max_connections: crate::conn_limit::DEFAULT_MAX_CONNECTIONS,
             signer: None,
             public_url: None,
         }
@@ -203,6 +207,9 @@ pub async fn start(cfg: ServeConfig) -> Result<(), ServeError> {
             DEFAULT_HEADER_READ_TIMEOUT,
         )?,
         metrics_token: metrics_token(cfg.metrics_token_file.as_deref())?,
+        max_connections: cfg
+            .max_connections
+            .unwrap_or(crate::conn_limit::DEFAULT_MAX_CONNECTIONS),
         signer: Some(Arc::new(
             EventSigner::from_pkcs8(&keys.event_signing_key)
                 .map_err(|e| ServeError::Other(e.to_string()))?,
@@ -359,7 +366,10 @@ pub async fn run(
         // 100k sessions, most of it that wait).
         None => {
             let mut server = axum_server::from_tcp(listener)
-                .acceptor(NoDelayAcceptor::new())
+                .acceptor(LimitAcceptor::new(
+                    NoDelayAcceptor::new(),
+                    opts.max_connections,
+                ))
                 .handle(handle);
             limit_slow_clients(server.http_builder(), &opts_timeouts);
             announce("http", addr);
@@ -367,8 +377,10 @@ pub async fn run(
         }
         Some(tls) => {
             let rustls = axum_server::tls_rustls::RustlsConfig::from_config(tls);
-            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(rustls)
-                .acceptor(NoDelayAcceptor::new());
+            // The limit applies before the TLS handshake.
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(rustls).acceptor(
+                LimitAcceptor::new(NoDelayAcceptor::new(), opts.max_connections),
+            );
             let mut server = axum_server::from_tcp(listener)
                 .acceptor(acceptor)
                 .handle(handle);

@@ -206,3 +206,61 @@ fn a_client_trickling_its_request_head_is_disconnected() {
     signal(&s, "-TERM");
     assert_eq!(exit_of(&mut s).code(), Some(0));
 }
+
+#[test]
+fn connections_beyond_the_limit_are_closed_and_the_rest_served() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut s, _stdout, _stderr) = start(
+        &dir.path().join("data"),
+        &["--max-connections", "8", "--header-read-timeout", "60s"],
+    );
+    // Eight idle connections take every place (each proven accepted by a request served on
+    // it, keep-alive).
+    let mut held: Vec<TcpStream> = (0..8)
+        .map(|_| {
+            let mut c = TcpStream::connect(&s.addr).expect("connect");
+            c.set_read_timeout(Some(EXIT_WAIT)).expect("timeout");
+            c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                .expect("write");
+            let mut buf = [0u8; 256];
+            let n = c.read(&mut buf).expect("answer");
+            assert!(
+                buf[..n].starts_with(b"HTTP/1.1 200"),
+                "held connection served"
+            );
+            c
+        })
+        .collect();
+    // The ninth is closed without an answer: end of stream or reset, not a wait.
+    let mut ninth = TcpStream::connect(&s.addr).expect("connect");
+    ninth.set_read_timeout(Some(EXIT_WAIT)).expect("timeout");
+    let _ = ninth.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut buf = Vec::new();
+    match ninth.read_to_end(&mut buf) {
+        Ok(_) => assert!(buf.is_empty(), "answered beyond the limit: {buf:?}"),
+        Err(e) => assert_eq!(
+            e.kind(),
+            std::io::ErrorKind::ConnectionReset,
+            "the connection beyond the limit was kept waiting"
+        ),
+    }
+    // Those already open are still served.
+    for c in held.iter_mut().take(2) {
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .expect("write");
+        let mut buf = [0u8; 256];
+        let n = c.read(&mut buf).expect("answer");
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    }
+    // Once some close, new clients are served again (the server notices the close when it
+    // reads the end of the stream).
+    held.truncate(4);
+    let deadline = Instant::now() + EXIT_WAIT;
+    while !get(&s.addr, "/healthz").contains("200") {
+        assert!(Instant::now() < deadline, "places were not given back");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(held);
+    signal(&s, "-TERM");
+    assert_eq!(exit_of(&mut s).code(), Some(0));
+}

@@ -31,6 +31,7 @@ pub fn app(state: AppState) -> Router {
     let body_limit = state.body_limit;
     let tls = state.tls;
     let max_in_flight = state.max_in_flight;
+    let request_timeout = state.request_timeout;
     let routes = Router::new()
         .merge(health::router())
         .nest("/api/v1", native::router())
@@ -50,7 +51,7 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .with_state(state);
     // Outermost, so that even the load shedding's 503 carries them.
-    overload::shed_beyond(max_in_flight, routes).layer(axum::middleware::map_response(move |r| {
-        security_headers::add(r, tls)
-    }))
+    overload::shed_beyond(max_in_flight, request_timeout, routes).layer(
+        axum::middleware::map_response(move |r| security_headers::add(r, tls)),
+    )
 }

@@ -8,6 +8,7 @@ use axum::error_handling::HandleErrorLayer;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use std::time::Duration;
 
 /// The dialect that owns a path, by its prefix (see `crate::app`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,8 +42,14 @@ impl Dialect {
     }
 }
 
-/// The 503 of a shed request. The only error the shedding stack yields is its overload.
-async fn refuse(method: Method, uri: Uri, headers: HeaderMap, _: tower::BoxError) -> Response {
+/// The 503 of a shed request, or of one that outlived the request timeout: the only two
+/// errors this stack yields.
+async fn refuse(method: Method, uri: Uri, headers: HeaderMap, e: tower::BoxError) -> Response {
+    if e.is::<tower::timeout::error::Elapsed>() {
+        metrics::counter!("sessiond_http_requests_total", "route" => "timeout", "method" => method.to_string(), "status" => "503").increment(1);
+        tracing::warn!(%method, path = uri.path(), "request timed out");
+        return timed_out(Dialect::of_path(uri.path()), &uri, &headers);
+    }
     // Shed requests never reach routing, so the metrics middleware does not see them.
     metrics::counter!("sessiond_http_requests_total", "route" => "shed", "method" => method.to_string(), "status" => "503").increment(1);
     match Dialect::of_path(uri.path()) {
@@ -59,13 +66,28 @@ async fn refuse(method: Method, uri: Uri, headers: HeaderMap, _: tower::BoxError
     }
 }
 
-/// `routes` behind one in-flight limit. The layers wrap the router as a whole: `Router::layer`
-/// would give every route (and method) a limit of its own.
-pub fn shed_beyond(max_in_flight: usize, routes: Router) -> Router {
+fn timed_out(dialect: Dialect, uri: &Uri, headers: &HeaderMap) -> Response {
+    match dialect {
+        Dialect::Native => native::ApiError::TimedOut.into_response(),
+        Dialect::Qumulo => qumulo::QumuloError::TimedOut.into_response(),
+        Dialect::Vsphere if uri.path().starts_with("/sdk/vim25/") => {
+            vsphere::Fault::timed_out().into_response()
+        }
+        Dialect::Vsphere => vsphere::soap::timed_out(),
+        Dialect::Dds => dds::DdsError::TimedOut.into_response(),
+        Dialect::Commvault => commvault::timed_out(headers),
+    }
+}
+
+/// `routes` behind one in-flight limit and one time limit per request (until its answer's
+/// head: an event stream's body runs on). The layers wrap the router as a whole:
+/// `Router::layer` would give every route (and method) a limit of its own.
+pub fn shed_beyond(max_in_flight: usize, request_timeout: Duration, routes: Router) -> Router {
     let service = tower::ServiceBuilder::new()
         .layer(HandleErrorLayer::new(refuse))
         .load_shed()
         .concurrency_limit(max_in_flight)
+        .timeout(request_timeout)
         .service(routes);
     Router::new().fallback_service(service)
 }

@@ -57,6 +57,9 @@ pub fn respond<E: ErrorAnswer>(e: &E) -> Response {
 
 /// The message of the global load shedding's 503 (`crate::overload`), in every dialect.
 pub const OVERLOADED: &str = "server overloaded; retry shortly";
+/// The message of a request that outlived `--request-timeout`.
+pub const TIMED_OUT: &str =
+    "the request took longer than the server allows; retry, or ask for less at once";
 
 /// `m` cut to [`MAX_MESSAGE_CHARS`] characters (plus `…` when cut).
 pub fn bounded(mut m: String) -> String {

@@ -11,6 +11,11 @@ pub const DEFAULT_BODY_LIMIT: usize = 8 * 1024 * 1024;
 /// Default bound on concurrently served requests.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 4096;
 
+/// Default time a request may take until its answer's head (`--request-timeout`): generous
+/// for the largest bulk ends (500,000 by filter took 13 s on a slow 2-core machine), short
+/// enough that a client trickling its body does not hold a place for long.
+pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 #[derive(Clone)]
 pub struct AppState {
     pub registry: Arc<Registry>,
@@ -21,6 +26,8 @@ pub struct AppState {
     pub body_limit: usize,
     /// Requests served at once; more are shed with 503.
     pub max_in_flight: usize,
+    /// A request still unanswered after this gets the dialect's 503.
+    pub request_timeout: std::time::Duration,
     /// Becomes true when the server starts draining: long-lived streams (SSE) end then, so
     /// the drain does not wait on them.
     pub draining: tokio::sync::watch::Receiver<bool>,
@@ -40,6 +47,7 @@ impl AppState {
             trusted_proxies: Arc::new(Vec::new()),
             body_limit: DEFAULT_BODY_LIMIT,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
             draining: tokio::sync::watch::channel(false).1,
             ssf: None,
             metrics_token: None,

@@ -260,3 +260,63 @@ async fn the_in_flight_limit_is_global_not_per_route() {
     assert_eq!(resp.status(), StatusCode::OK);
     server.abort();
 }
+
+/// A request whose body never arrives, to an application with a 5 s request timeout, on
+/// paused time (the timer fires without waiting).
+async fn outlived(path: &str, content_type: &str) -> Answer {
+    let (mut state, _dir) = state(16);
+    state.request_timeout = std::time::Duration::from_secs(5);
+    let body = Body::from_stream(futures_util::stream::pending::<
+        Result<axum::body::Bytes, std::io::Error>,
+    >());
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(body)
+        .expect("request");
+    let resp = sessiond_api::app(state)
+        .oneshot(req)
+        .await
+        .expect("infallible");
+    let header = |name| {
+        resp.headers()
+            .get(name)
+            .map(|v: &axum::http::HeaderValue| v.to_str().expect("ascii").to_string())
+    };
+    let (retry_after, content_type) = (header(header::RETRY_AFTER), header(header::CONTENT_TYPE));
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    Answer {
+        status,
+        retry_after,
+        content_type,
+        body: String::from_utf8(bytes.to_vec()).expect("utf-8"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_that_outlives_the_timeout_gets_its_dialects_503() {
+    let timed_out =
+        "the request took longer than the server allows; retry, or ask for less at once";
+    let a = outlived("/api/v1/auth/login", "application/json").await;
+    assert_503(&a, "application/json");
+    assert_eq!(
+        a.json(),
+        json!({"error": {"code": "timeout", "message": timed_out}})
+    );
+    let q = outlived("/v1/session/login", "application/json").await;
+    assert_503(&q, "application/json");
+    assert_eq!(
+        q.json(),
+        json!({
+            "module": "sessiond.qumulo",
+            "error_class": "http_service_unavailable_error",
+            "description": timed_out,
+            "stack": [],
+            "user_visible": true,
+        })
+    );
+}

@@ -100,6 +100,10 @@ pub struct ServeConfig {
     #[arg(long, env = "SESSIOND_METRICS_TOKEN_FILE")]
     #[serde(default)]
     pub metrics_token_file: Option<std::path::PathBuf>,
+    /// A request unanswered after this gets its dialect's 503 (default 120s)
+    #[arg(long, env = "SESSIOND_REQUEST_TIMEOUT")]
+    #[serde(default)]
+    pub request_timeout: Option<String>,
     /// Connections open at once; beyond this a new one is closed as it arrives (default 8192)
     #[arg(long, env = "SESSIOND_MAX_CONNECTIONS")]
     #[serde(default)]
@@ -167,6 +171,7 @@ impl ServeConfig {
         self.header_read_timeout = self.header_read_timeout.or(file.header_read_timeout);
         self.metrics_token_file = self.metrics_token_file.or(file.metrics_token_file);
         self.max_connections = self.max_connections.or(file.max_connections);
+        self.request_timeout = self.request_timeout.or(file.request_timeout);
         Ok(self)
     }
 

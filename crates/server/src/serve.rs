@@ -111,6 +111,8 @@ pub struct RunOptions {
     pub metrics_token: Option<[u8; 32]>,
     /// Connections open at once; more are closed as they arrive.
     pub max_connections: usize,
+    /// A request still unanswered after this gets the dialect's 503.
+    pub request_timeout: Duration,
     /// A client that has not sent a whole request head by then is disconnected (slowloris).
     pub header_read_timeout: Duration,
     /// Signs SSF Security Event Tokens; `None`: SSF answers 503 and pushes fail.
@@ -130,6 +132,7 @@ impl RunOptions {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             metrics_token: None,
             max_connections: crate::conn_limit::DEFAULT_MAX_CONNECTIONS,
+            request_timeout: sessiond_api::state::DEFAULT_REQUEST_TIMEOUT,
             signer: None,
             public_url: None,
         }
@@ -210,6 +213,11 @@ pub async fn start(cfg: ServeConfig) -> Result<(), ServeError> {
         max_connections: cfg
             .max_connections
             .unwrap_or(crate::conn_limit::DEFAULT_MAX_CONNECTIONS),
+        request_timeout: ServeConfig::duration(
+            "request_timeout",
+            &cfg.request_timeout,
+            sessiond_api::state::DEFAULT_REQUEST_TIMEOUT,
+        )?,
         signer: Some(Arc::new(
             EventSigner::from_pkcs8(&keys.event_signing_key)
                 .map_err(|e| ServeError::Other(e.to_string()))?,
@@ -324,6 +332,7 @@ pub async fn run(
         trusted_proxies: Arc::new(opts.trusted_proxies),
         body_limit: opts.body_limit,
         max_in_flight: opts.max_in_flight,
+        request_timeout: opts.request_timeout,
         draining,
         ssf: opts.signer.clone().map(|signer| {
             Arc::new(sessiond_api::ssf::SsfState {

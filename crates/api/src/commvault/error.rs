@@ -48,6 +48,8 @@ pub enum CvError {
     /// Shed by the global in-flight limit (`crate::overload`).
     #[error("{}", render::OVERLOADED)]
     Overloaded,
+    #[error("{}", render::TIMED_OUT)]
+    TimedOut,
 }
 
 /// The body of every error answer; also attached to the response as an extension, so that
@@ -84,14 +86,14 @@ impl ErrorAnswer for CvError {
             CvError::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             CvError::RouteNotFound(_) => StatusCode::NOT_FOUND,
             CvError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            CvError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            CvError::Overloaded | CvError::TimedOut => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     fn retry_after(&self) -> Option<u64> {
         match self {
             CvError::Core(e) => render::core_retry_after(e),
-            CvError::Overloaded => Some(1),
+            CvError::Overloaded | CvError::TimedOut => Some(1),
             _ => None,
         }
     }
@@ -140,7 +142,7 @@ impl CvError {
             | CvError::ContentType
             | CvError::BadRequest(_) => ERR_INVALID_REQUEST,
             CvError::RouteNotFound(_) | CvError::MethodNotAllowed => ERR_NO_ENDPOINT,
-            CvError::Overloaded => ERR_INTERNAL,
+            CvError::Overloaded | CvError::TimedOut => ERR_INTERNAL,
         }
     }
 }

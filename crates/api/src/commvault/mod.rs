@@ -58,6 +58,12 @@ pub fn overloaded(headers: &axum::http::HeaderMap) -> axum::response::Response {
     format::in_format(format, CvError::Overloaded.into_response())
 }
 
+pub fn timed_out(headers: &axum::http::HeaderMap) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let format = format::Format::from_headers(headers);
+    format::in_format(format, CvError::TimedOut.into_response())
+}
+
 /// `/webconsole/api/` and `/commandcenter/api/` themselves, with the trailing slash that
 /// cvpysdk checks (`https://host/commandcenter/api/`): a nested router's `/` matches only the
 /// prefix without it, and the nest's catch-all needs a non-empty tail, so these two paths are

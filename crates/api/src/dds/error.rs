@@ -57,6 +57,8 @@ pub enum DdsError {
     /// Shed by the global in-flight limit (`crate::overload`).
     #[error("{}", render::OVERLOADED)]
     Overloaded,
+    #[error("{}", render::TIMED_OUT)]
+    TimedOut,
 }
 
 impl From<StoreError> for DdsError {
@@ -87,14 +89,14 @@ impl ErrorAnswer for DdsError {
             DdsError::Auth(_) => StatusCode::UNAUTHORIZED,
             DdsError::ProjectMismatch => StatusCode::BAD_REQUEST,
             DdsError::NoSuchApi(_) | DdsError::NodeNotFound(_) => StatusCode::NOT_FOUND,
-            DdsError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            DdsError::Overloaded | DdsError::TimedOut => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     fn retry_after(&self) -> Option<u64> {
         match self {
             DdsError::Core(e) => render::core_retry_after(e),
-            DdsError::Overloaded => Some(1),
+            DdsError::Overloaded | DdsError::TimedOut => Some(1),
             _ => None,
         }
     }
@@ -141,7 +143,7 @@ impl DdsError {
             DdsError::ProjectMismatch => TENANT_MISMATCH,
             DdsError::NodeNotFound(_) => NODE_NOT_FOUND,
             DdsError::NoSuchApi(_) => NO_SUCH_API,
-            DdsError::Overloaded => SERVER_ERROR,
+            DdsError::Overloaded | DdsError::TimedOut => SERVER_ERROR,
         }
     }
 }

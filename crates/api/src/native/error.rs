@@ -16,6 +16,8 @@ pub enum ApiError {
     MethodNotAllowed,
     /// Shed by the global in-flight limit (`crate::overload`).
     Overloaded,
+    /// Outlived the request timeout (`crate::overload`).
+    TimedOut,
 }
 
 impl From<CoreError> for ApiError {
@@ -50,14 +52,14 @@ impl ErrorAnswer for ApiError {
             },
             ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Overloaded | ApiError::TimedOut => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     fn retry_after(&self) -> Option<u64> {
         match self {
             ApiError::Core(e) => render::core_retry_after(e),
-            ApiError::Overloaded => Some(1),
+            ApiError::Overloaded | ApiError::TimedOut => Some(1),
             _ => None,
         }
     }
@@ -79,6 +81,7 @@ impl ErrorAnswer for ApiError {
             ApiError::RouteNotFound => "no such endpoint".to_string(),
             ApiError::MethodNotAllowed => "method not allowed on this endpoint".to_string(),
             ApiError::Overloaded => render::OVERLOADED.to_string(),
+            ApiError::TimedOut => render::TIMED_OUT.to_string(),
         }
     }
 
@@ -106,6 +109,7 @@ impl ApiError {
             ApiError::RouteNotFound => "route_not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Overloaded => "overloaded",
+            ApiError::TimedOut => "timeout",
         }
     }
 }

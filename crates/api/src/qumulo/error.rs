@@ -30,6 +30,8 @@ pub enum QumuloError {
     /// Shed by the global in-flight limit (`crate::overload`).
     #[error("{}", render::OVERLOADED)]
     Overloaded,
+    #[error("{}", render::TIMED_OUT)]
+    TimedOut,
 }
 
 impl From<StoreError> for QumuloError {
@@ -84,14 +86,14 @@ impl ErrorAnswer for QumuloError {
             QumuloError::BadRequest(_) => StatusCode::BAD_REQUEST,
             QumuloError::RouteNotFound(_) => StatusCode::NOT_FOUND,
             QumuloError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            QumuloError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            QumuloError::Overloaded | QumuloError::TimedOut => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     fn retry_after(&self) -> Option<u64> {
         match self {
             QumuloError::Core(e) => render::core_retry_after(e),
-            QumuloError::Overloaded => Some(1),
+            QumuloError::Overloaded | QumuloError::TimedOut => Some(1),
             _ => None,
         }
     }

@@ -98,6 +98,13 @@ impl Fault {
         }
     }
 
+    pub fn timed_out() -> Self {
+        Fault::SystemError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            reason: render::TIMED_OUT.into(),
+        }
+    }
+
     pub fn not_found(id: &str) -> Self {
         Fault::NotFound {
             session_id: Some(id.to_string()),

@@ -104,3 +104,7 @@ async fn unknown(uri: OriginalUri) -> Response {
 pub fn overloaded() -> Response {
     SoapFault::from(super::Fault::overloaded()).into_response()
 }
+
+pub fn timed_out() -> Response {
+    SoapFault::from(super::Fault::timed_out()).into_response()
+}

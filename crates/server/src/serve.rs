@@ -101,8 +101,9 @@ fn keys(cfg: &ServeConfig, spec: &StoreSpec, data: &DataDir) -> Result<Keys, Ser
 /// How one listener is served.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
-    /// `None`: plain HTTP.
-    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// `None`: plain HTTP. A handle: reloading it (SIGHUP) changes the certificate for new
+    /// connections while open ones keep theirs.
+    pub tls: Option<axum_server::tls_rustls::RustlsConfig>,
     pub trusted_proxies: Vec<IpNet>,
     pub body_limit: usize,
     pub max_in_flight: usize,
@@ -183,12 +184,16 @@ pub async fn start(cfg: ServeConfig) -> Result<(), ServeError> {
     let tls = if cfg.plain_http {
         None
     } else {
-        Some(crate::tls::server_config(
-            cfg.tls_cert.as_deref(),
-            cfg.tls_key.as_deref(),
-            data.path(),
-            Some(addr.ip()),
-        )?)
+        let load = {
+            let (cert, key) = (cfg.tls_cert.clone(), cfg.tls_key.clone());
+            let dir = data.path().to_path_buf();
+            move || {
+                crate::tls::server_config(cert.as_deref(), key.as_deref(), &dir, Some(addr.ip()))
+            }
+        };
+        let rustls = axum_server::tls_rustls::RustlsConfig::from_config(load()?);
+        reload_on_sighup(rustls.clone(), load)?;
+        Some(rustls)
     };
     let opts = RunOptions {
         tls,
@@ -236,6 +241,39 @@ pub async fn start(cfg: ServeConfig) -> Result<(), ServeError> {
         });
     })
     .await
+}
+
+/// SIGHUP re-reads the certificate and key (`load`): new connections get the new ones, open
+/// connections keep theirs; a file that does not load leaves the current certificate.
+fn reload_on_sighup<F>(
+    rustls: axum_server::tls_rustls::RustlsConfig,
+    load: F,
+) -> Result<(), ServeError>
+where
+    F: Fn() -> Result<Arc<rustls::ServerConfig>, crate::tls::TlsError> + Send + 'static,
+{
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hup = signal(SignalKind::hangup())
+            .map_err(|e| ServeError::Other(format!("cannot handle SIGHUP: {e}")))?;
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                match load() {
+                    Ok(cfg) => {
+                        rustls.reload_from_config(cfg);
+                        tracing::info!("TLS certificate reloaded");
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "TLS certificate reload failed; the current one stays")
+                    }
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = (rustls, load);
+    Ok(())
 }
 
 /// How long a client may take to send a request head (`--header-read-timeout`).
@@ -384,8 +422,7 @@ pub async fn run(
             announce("http", addr);
             server.serve(app).await
         }
-        Some(tls) => {
-            let rustls = axum_server::tls_rustls::RustlsConfig::from_config(tls);
+        Some(rustls) => {
             // The limit applies before the TLS handshake.
             let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(rustls).acceptor(
                 LimitAcceptor::new(NoDelayAcceptor::new(), opts.max_connections),

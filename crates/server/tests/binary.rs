@@ -784,3 +784,108 @@ async fn metrics_can_require_a_scrape_token() {
     assert!(!ok);
     assert!(err.contains("at least 16 characters"), "{err}");
 }
+
+/// The TLS certificate of `dir`'s generated self-signed pair, as a client root.
+fn generated_cert(dir: &Path) -> (reqwest::Certificate, Vec<u8>, Vec<u8>) {
+    let server = start(dir, &[]);
+    stop(server);
+    let cert = std::fs::read(dir.join("tls/cert.pem")).expect("cert");
+    let key = std::fs::read(dir.join("tls/key.pem")).expect("key");
+    (
+        reqwest::Certificate::from_pem(&cert).expect("pem"),
+        cert,
+        key,
+    )
+}
+
+#[tokio::test]
+async fn sighup_reloads_the_certificate_without_dropping_connections() {
+    let (a, b) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    let (root_a, cert_a, key_a) = generated_cert(a.path());
+    let (root_b, cert_b, key_b) = generated_cert(b.path());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, &cert_a).expect("cert");
+    std::fs::write(&key, &key_a).expect("key");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sessiond"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg("--tls-cert")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .env("SESSIOND_ADMIN_PASSWORD", PW)
+        .env("SESSIOND_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sessiond");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("readiness line");
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("readiness")
+        .to_string();
+    let mut log = BufReader::new(child.stderr.take().expect("stderr"));
+    let server = Server { child, base };
+    let client = |root: reqwest::Certificate| {
+        reqwest::Client::builder()
+            .add_root_certificate(root)
+            .pool_idle_timeout(None)
+            .build()
+            .expect("client")
+    };
+    let (with_a, with_b) = (client(root_a.clone()), client(root_b.clone()));
+    let health = format!("{}/healthz", server.base);
+    assert_eq!(
+        with_a.get(&health).send().await.expect("A").status(),
+        StatusCode::OK
+    );
+    assert!(
+        with_b.get(&health).send().await.is_err(),
+        "B is not served yet"
+    );
+
+    std::fs::write(&cert, &cert_b).expect("cert");
+    std::fs::write(&key, &key_b).expect("key");
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .expect("kill")
+        .success());
+    let mut l = String::new();
+    loop {
+        l.clear();
+        assert!(log.read_line(&mut l).expect("log") > 0, "no reload line");
+        if l.contains("TLS certificate reloaded") {
+            break;
+        }
+    }
+    // The connection opened under A is still served (it kept its handshake) …
+    assert_eq!(
+        with_a
+            .get(&health)
+            .send()
+            .await
+            .expect("A's open connection")
+            .status(),
+        StatusCode::OK
+    );
+    // … and new connections get B.
+    assert_eq!(
+        with_b.get(&health).send().await.expect("B").status(),
+        StatusCode::OK
+    );
+    assert!(
+        client(root_a).get(&health).send().await.is_err(),
+        "a new connection under A no longer verifies"
+    );
+    stop(server);
+}

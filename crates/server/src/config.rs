@@ -87,8 +87,14 @@ pub struct ServeConfig {
     #[arg(long, env = "SESSIOND_MAX_IN_FLIGHT")]
     #[serde(default)]
     pub max_in_flight: Option<usize>,
-    /// Proxies (IPs or CIDRs) whose X-Forwarded-For is trusted, comma-separated
-    #[arg(long, env = "SESSIOND_TRUSTED_PROXIES", value_delimiter = ',')]
+    /// Proxies (IPs or CIDRs) whose Forwarded / X-Forwarded-For is believed; repeat the flag
+    /// or separate with commas (without any, the socket peer is the client)
+    #[arg(
+        long,
+        visible_alias = "trusted-proxy",
+        env = "SESSIOND_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
     /// Seconds between sweeper passes (expiry and tombstone purge)

@@ -56,6 +56,11 @@ async fn shed(method: Method, path: &str, accept: Option<&str>) -> Answer {
         rb = rb.header(header::ACCEPT, a);
     }
     let req = rb.body(Body::empty()).expect("request");
+    answer(state, req).await
+}
+
+/// What the application answers `req` with.
+async fn answer(state: AppState, req: Request<Body>) -> Answer {
     let resp = sessiond_api::app(state)
         .oneshot(req)
         .await
@@ -275,26 +280,7 @@ async fn outlived(path: &str, content_type: &str) -> Answer {
         .header(header::CONTENT_TYPE, content_type)
         .body(body)
         .expect("request");
-    let resp = sessiond_api::app(state)
-        .oneshot(req)
-        .await
-        .expect("infallible");
-    let header = |name| {
-        resp.headers()
-            .get(name)
-            .map(|v: &axum::http::HeaderValue| v.to_str().expect("ascii").to_string())
-    };
-    let (retry_after, content_type) = (header(header::RETRY_AFTER), header(header::CONTENT_TYPE));
-    let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-        .await
-        .expect("body");
-    Answer {
-        status,
-        retry_after,
-        content_type,
-        body: String::from_utf8(bytes.to_vec()).expect("utf-8"),
-    }
+    answer(state, req).await
 }
 
 #[tokio::test(start_paused = true)]

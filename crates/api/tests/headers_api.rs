@@ -93,3 +93,54 @@ async fn hsts_when_served_over_tls() {
         );
     }
 }
+
+/// A login from `addr` (through the trusted loopback proxy); its status and Retry-After.
+async fn login_from(
+    app: &common::TestApp,
+    addr: &str,
+    name: &str,
+    password: &str,
+) -> (StatusCode, Option<String>) {
+    let r = app
+        .http
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .header("x-forwarded-for", addr)
+        .json(&json!({"username": name, "password": password}))
+        .send()
+        .await
+        .expect("login");
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    (r.status(), retry)
+}
+
+#[tokio::test]
+async fn failed_logins_are_throttled_per_client_address_whatever_the_names() {
+    let app = spawn_with(|st| {
+        st.trusted_proxies = std::sync::Arc::new(vec!["127.0.0.1/32".parse().expect("net")])
+    })
+    .await;
+    let per_address = app.registry.config().login_failures_per_address;
+    let (attacker, user) = ("198.51.100.1", "198.51.100.2");
+    // A spray of made-up names from one address, one of them shaped like the other
+    // address's throttle key.
+    for i in 0..per_address {
+        let name = if i == 0 {
+            format!("addr:{user}")
+        } else {
+            format!("nobody{i}")
+        };
+        let (s, _) = login_from(&app, attacker, &name, "guess-password").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    // Now that address backs off, even with a right password…
+    let (s, retry) = login_from(&app, attacker, "admin", ADMIN_PW).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry.is_some_and(|r| r.parse::<u64>().is_ok_and(|n| n >= 1)));
+    // …while another address logs in: no name it used failed, nor did it.
+    let (s, _) = login_from(&app, user, "admin", ADMIN_PW).await;
+    assert_eq!(s, StatusCode::OK);
+}

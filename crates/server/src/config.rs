@@ -106,6 +106,15 @@ pub struct ServeConfig {
     #[arg(long, env = "SESSIOND_METRICS_TOKEN_FILE")]
     #[serde(default)]
     pub metrics_token_file: Option<std::path::PathBuf>,
+    /// Failed logins of one name before it backs off (default 5; every dialect's login)
+    #[arg(long, env = "SESSIOND_LOGIN_FAILURES_PER_NAME")]
+    #[serde(default)]
+    pub login_failures_per_name: Option<u32>,
+    /// Failed logins from one client address, whatever the names, before it backs off
+    /// (default 20)
+    #[arg(long, env = "SESSIOND_LOGIN_FAILURES_PER_ADDRESS")]
+    #[serde(default)]
+    pub login_failures_per_address: Option<u32>,
     /// A request unanswered after this gets its dialect's 503 (default 120s)
     #[arg(long, env = "SESSIOND_REQUEST_TIMEOUT")]
     #[serde(default)]
@@ -178,6 +187,12 @@ impl ServeConfig {
         self.metrics_token_file = self.metrics_token_file.or(file.metrics_token_file);
         self.max_connections = self.max_connections.or(file.max_connections);
         self.request_timeout = self.request_timeout.or(file.request_timeout);
+        self.login_failures_per_name = self
+            .login_failures_per_name
+            .or(file.login_failures_per_name);
+        self.login_failures_per_address = self
+            .login_failures_per_address
+            .or(file.login_failures_per_address);
         Ok(self)
     }
 

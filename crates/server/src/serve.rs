@@ -63,6 +63,12 @@ pub fn registry_config(cfg: &ServeConfig) -> Result<RegistryConfig, ConfigError>
             d.event_retention,
         )?,
         webhooks_allow_private: cfg.webhooks_allow_private,
+        login_failures_before_backoff: cfg
+            .login_failures_per_name
+            .unwrap_or(d.login_failures_before_backoff),
+        login_failures_per_address: cfg
+            .login_failures_per_address
+            .unwrap_or(d.login_failures_per_address),
         sink_retry: sessiond_core::sinks::RetryPolicy {
             base: ServeConfig::duration(
                 "webhook_retry_base",

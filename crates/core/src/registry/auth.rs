@@ -66,6 +66,11 @@ pub struct LoginInfo {
 /// Failed logins before the backoff doubles each time, capped at 2^8 s. The counters live in
 /// the store, so every replica counts the same failures (guessing is as slow through N
 /// replicas as through one).
+/// The throttle key of a client address.
+fn address_key(addr: &str) -> String {
+    format!("addr:{addr}")
+}
+
 fn backoff_check(f: Option<LoginFailures>, now: Timestamp, free: u32) -> CoreResult<()> {
     if let Some(f) = f {
         if f.count >= free {
@@ -90,7 +95,9 @@ impl Registry {
         password_text: &str,
         info: LoginInfo,
     ) -> CoreResult<(Session, token::Token)> {
-        let principal = self.check_password(username, password_text).await?;
+        let principal = self
+            .check_password_from(username, password_text, info.originator.as_deref())
+            .await?;
         let mut session = self.new_session(super::creating::NewSession {
             kind: SessionKind::Login,
             owner: principal.name.clone(),
@@ -118,9 +125,34 @@ impl Registry {
         username: &str,
         password_text: &str,
     ) -> CoreResult<Principal> {
+        self.check_password_from(username, password_text, None)
+            .await
+    }
+
+    /// [`Self::check_password`], also throttling the client address it came from (every
+    /// dialect's login passes it): failures count per name and per address, both in the
+    /// store, so every replica sees them; either one over its bound answers 429.
+    pub async fn check_password_from(
+        &self,
+        username: &str,
+        password_text: &str,
+        from: Option<&str>,
+    ) -> CoreResult<Principal> {
         let now = self.clock.now();
-        let failures = self.store.login_failures(username).await?;
+        // Only names a principal could have are counted by name: they never hold ':', so
+        // a typed name cannot count against an address's key.
+        let name_key = crate::domain::valid_principal_name(username).then_some(username);
+        let addr_key = from.map(address_key);
+        let failures = match name_key {
+            Some(n) => self.store.login_failures(n).await?,
+            None => None,
+        };
         backoff_check(failures, now, self.cfg.login_failures_before_backoff)?;
+        let addr_failures = match &addr_key {
+            Some(k) => self.store.login_failures(k).await?,
+            None => None,
+        };
+        backoff_check(addr_failures, now, self.cfg.login_failures_per_address)?;
         let principal = self.store.get_principal(username).await?;
         let (hash, usable) = match &principal {
             Some(p) => (p.password_hash.clone(), !p.disabled),
@@ -136,13 +168,19 @@ impl Registry {
                 if failures.is_some() {
                     self.store.clear_login_failures(username).await?;
                 }
+                if let (Some(k), Some(_)) = (&addr_key, addr_failures) {
+                    self.store.clear_login_failures(k).await?;
+                }
                 Ok(p)
             }
             _ => {
-                // Names are bounded by the store's key size; an unknown name is counted too,
-                // so probing names costs the same as guessing passwords.
-                if username.len() <= 256 {
-                    self.store.record_login_failure(username, now).await?;
+                // An unknown (but possible) name is counted too, so probing names costs the
+                // same as guessing passwords; the address counts whatever the name.
+                if let Some(n) = name_key {
+                    self.store.record_login_failure(n, now).await?;
+                }
+                if let Some(k) = &addr_key {
+                    self.store.record_login_failure(k, now).await?;
                 }
                 Err(CoreError::InvalidCredentials)
             }

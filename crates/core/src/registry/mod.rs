@@ -59,6 +59,10 @@ pub struct RegistryConfig {
     pub max_bulk_ids: usize,
     /// Failed logins per name before backing off.
     pub login_failures_before_backoff: u32,
+    /// Failed logins from one client address (whatever the names) before backing off: the
+    /// names an address tries are many, its failures add up here. Higher than per name, for
+    /// the users behind one NAT.
+    pub login_failures_per_address: u32,
     /// Whether webhooks may target loopback, link-local and private addresses.
     pub webhooks_allow_private: bool,
     /// How event sinks retry failed deliveries.
@@ -79,6 +83,7 @@ impl Default for RegistryConfig {
             end_chunk: 5000,
             max_bulk_ids: 100_000,
             login_failures_before_backoff: 5,
+            login_failures_per_address: 20,
             webhooks_allow_private: false,
             sink_retry: crate::sinks::RetryPolicy::default(),
         }

@@ -1718,3 +1718,30 @@ async fn iam_project_lookup_answers_the_callers_tenant_for_any_region() {
     let (s, v) = with_token(app, Method::POST, "/v3/projects", &w.op, Some(json!({}))).await;
     assert_err(s, &v, 404, "APIGW.0101");
 }
+
+#[tokio::test]
+async fn repeated_bad_signatures_from_one_address_back_off_in_dds_format() {
+    let w = world().await;
+    let app = &w.app;
+    let path = list_path(PROJECT, NODE, "");
+    let wrong_sk = Key {
+        sk: "y".repeat(40),
+        ..w.key.clone()
+    };
+    let per_address = app.registry.config().login_failures_per_address;
+    for _ in 0..per_address {
+        let (s, v) = signed(app, &wrong_sk, Method::GET, &path, None).await;
+        assert_err(s, &v, 401, "APIGW.0301");
+    }
+    // The address now backs off, even for a rightly signed request: guessing secret keys is
+    // throttled like guessing passwords.
+    let (s, v) = signed(app, &w.key, Method::GET, &path, None).await;
+    assert_err(s, &v, 429, "APIGW.0308");
+    // The token way in is a different credential and not throttled by it (the node has no
+    // sessions registered: authenticated, then not found).
+    let (s, v) = with_token(app, Method::GET, &path, &w.op, None).await;
+    assert!(
+        s != StatusCode::TOO_MANY_REQUESTS && s != StatusCode::UNAUTHORIZED,
+        "{s}: {v}"
+    );
+}

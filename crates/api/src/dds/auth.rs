@@ -50,6 +50,7 @@ async fn signed_caller(
     st: &AppState,
     authorization: &str,
     view: &RequestView<'_>,
+    from: Option<&str>,
 ) -> DdsResult<Caller> {
     let auth =
         signing::parse_authorization(authorization).map_err(|e| DdsError::Auth(e.to_string()))?;
@@ -81,14 +82,20 @@ async fn signed_caller(
             "X-Sdk-Date is more than 15 minutes away from the server's time".into(),
         ));
     }
+    // An address that keeps failing backs off before any key is looked up.
+    st.registry.address_failures(from).await?;
     let (caller, secret) = match st.registry.access_key_caller(&auth.access_key).await {
         Ok(found) => found,
         Err(sessiond_core::CoreError::Unauthenticated) => {
-            return Err(DdsError::Auth("unknown or revoked access key".into()))
+            st.registry.signature_failed(from).await?;
+            return Err(DdsError::Auth("unknown or revoked access key".into()));
         }
         Err(e) => return Err(e.into()),
     };
-    signing::verify(&secret, &auth, view).map_err(|e| DdsError::Auth(e.to_string()))?;
+    if let Err(e) = signing::verify(&secret, &auth, view) {
+        st.registry.signature_failed(from).await?;
+        return Err(DdsError::Auth(e.to_string()));
+    }
     Ok(caller)
 }
 
@@ -124,12 +131,12 @@ fn check_project_header(headers: &HeaderMap, project_id: &str) -> DdsResult<()> 
 
 /// The caller of a request: by its signature when it carries `Authorization`, else by its
 /// `X-Auth-Token`.
-async fn caller(st: &AppState, view: &RequestView<'_>) -> DdsResult<Caller> {
+async fn caller(st: &AppState, view: &RequestView<'_>, from: Option<&str>) -> DdsResult<Caller> {
     if let Some(authorization) = view.headers.get(header::AUTHORIZATION) {
         let authorization = authorization
             .to_str()
             .map_err(|_| DdsError::Auth("the Authorization header is not text".into()))?;
-        signed_caller(st, authorization, view).await
+        signed_caller(st, authorization, view, from).await
     } else if let Some(token) = single(view.headers, TOKEN_HEADER)? {
         Ok(st.registry.authenticate(token).await?)
     } else {
@@ -165,6 +172,8 @@ async fn authenticate(
         .unwrap_or_else(|| parts.uri.clone());
     let method: Method = parts.method.clone();
     let headers = parts.headers.clone();
+    // Where failed signatures are counted (the socket peer, or a trusted proxy's word).
+    let from = crate::client_addr::client_ip(&parts, &st.trusted_proxies).map(|ip| ip.to_string());
     let body = read_body(Request::from_parts(parts, body), st).await?;
     let query = query_pairs(uri.query());
     if let Some(project_id) = project_id {
@@ -178,7 +187,7 @@ async fn authenticate(
         authority: uri.authority().map(|a| a.as_str()),
         body: &body,
     };
-    let caller = caller(st, &view).await?;
+    let caller = caller(st, &view, from.as_deref()).await?;
     Ok(Authenticated {
         caller,
         query,

@@ -148,11 +148,7 @@ impl Registry {
             None => None,
         };
         backoff_check(failures, now, self.cfg.login_failures_before_backoff)?;
-        let addr_failures = match &addr_key {
-            Some(k) => self.store.login_failures(k).await?,
-            None => None,
-        };
-        backoff_check(addr_failures, now, self.cfg.login_failures_per_address)?;
+        let addr_failures = self.address_failures(from).await?;
         let principal = self.store.get_principal(username).await?;
         let (hash, usable) = match &principal {
             Some(p) => (p.password_hash.clone(), !p.disabled),
@@ -185,6 +181,32 @@ impl Registry {
                 Err(CoreError::InvalidCredentials)
             }
         }
+    }
+
+    /// The failed credentials counted against a client address, once it may try again
+    /// (else `RateLimited`): passwords (`check_password_from`) and signatures
+    /// (`signature_failed`) count alike.
+    pub async fn address_failures(&self, from: Option<&str>) -> CoreResult<Option<LoginFailures>> {
+        let Some(a) = from else { return Ok(None) };
+        let failures = self.store.login_failures(&address_key(a)).await?;
+        backoff_check(
+            failures,
+            self.clock.now(),
+            self.cfg.login_failures_per_address,
+        )?;
+        Ok(failures)
+    }
+
+    /// A signed request (DDS AK/SK) from `from` named an unknown key or did not verify: it
+    /// counts against the address like a failed password, so guessing secret keys backs off
+    /// too.
+    pub async fn signature_failed(&self, from: Option<&str>) -> CoreResult<()> {
+        if let Some(a) = from {
+            self.store
+                .record_login_failure(&address_key(a), self.clock.now())
+                .await?;
+        }
+        Ok(())
     }
 
     /// Resolves a presented API token to its caller. Only live, unexpired `login` sessions of

@@ -274,6 +274,13 @@ pub trait DirectoryStore: Send + Sync + 'static {
     async fn record_login_failure(&self, name: &str, at: Timestamp) -> StoreResult<LoginFailures>;
     /// Forgets the failures of `name` (a login succeeded).
     async fn clear_login_failures(&self, name: &str) -> StoreResult<()>;
+    /// Deletes up to `limit` failure counters whose last failure was before `before`;
+    /// returns how many. A store whose counters expire by themselves (Redis keys have a
+    /// TTL) may delete none. Keeps a spray of made-up names from growing the store.
+    async fn purge_login_failures(&self, before: Timestamp, limit: usize) -> StoreResult<u64> {
+        let _ = (before, limit);
+        Ok(0)
+    }
 }
 
 /// The audit trail of terminations and admin changes.

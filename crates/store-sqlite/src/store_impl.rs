@@ -273,6 +273,17 @@ impl DirectoryStore for SqliteStore {
         self.write_done(WriteOp::ClearLoginFailures(name.to_string()))
             .await
     }
+
+    async fn purge_login_failures(&self, before: Timestamp, limit: usize) -> StoreResult<u64> {
+        match self
+            .writer
+            .submit(WriteOp::PurgeLoginFailures(before, limit))
+            .await?
+        {
+            WriteReply::Purged(n) => Ok(n),
+            r => Err(unexpected(r)),
+        }
+    }
 }
 
 #[async_trait]

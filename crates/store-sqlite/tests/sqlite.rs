@@ -1168,3 +1168,49 @@ async fn stats_queries_use_the_live_and_ended_indexes() {
     plan_uses(&one, "sessions_by_tenant");
     plan_uses(&one, "sessions_by_ended");
 }
+
+#[tokio::test]
+async fn stale_login_failure_counters_are_purged_in_batches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir.path().join("t.db"));
+    let t = sessiond_core::Timestamp(1_796_000_000_000_000_000);
+    for i in 0..5 {
+        store
+            .record_login_failure(&format!("made-up-{i}"), t)
+            .await
+            .expect("record");
+    }
+    let later = sessiond_core::Timestamp(t.0 + 1);
+    store
+        .record_login_failure("recent", later)
+        .await
+        .expect("record");
+    assert_eq!(
+        store.purge_login_failures(later, 3).await.expect("purge"),
+        3
+    );
+    assert_eq!(
+        store.purge_login_failures(later, 3).await.expect("purge"),
+        2
+    );
+    assert_eq!(
+        store.purge_login_failures(later, 3).await.expect("purge"),
+        0
+    );
+    for i in 0..5 {
+        assert!(store
+            .login_failures(&format!("made-up-{i}"))
+            .await
+            .expect("read")
+            .is_none());
+    }
+    assert_eq!(
+        store
+            .login_failures("recent")
+            .await
+            .expect("read")
+            .map(|f| f.count),
+        Some(1),
+        "a counter at or after the bound stays"
+    );
+}

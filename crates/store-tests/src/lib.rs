@@ -54,6 +54,7 @@ pub fn cases() -> Vec<Case> {
         case!(writes::audited_ends_append_only_when_the_count_holds),
         case!(registry::timeouts_with_manual_clock),
         case!(registry::a_stopped_sweep_ends_between_batches),
+        case!(registry::login_failures_are_forgotten_after_an_hour),
         case!(registry::terminate_modes),
         case!(registry::bulk_terminate_is_audited_once),
         case!(registry::refuse_own_session),

@@ -755,3 +755,44 @@ pub async fn a_stopped_sweep_ends_between_batches(store: Arc<dyn Store>) {
     let rest = r.sweep().await.expect("sweep");
     assert_eq!(rest.expired_idle, 500, "{rest:?}");
 }
+
+/// Failed logins back off, and are forgotten an hour after the last one: the name (and the
+/// address) start afresh, and the sweeper may drop the counters.
+pub async fn login_failures_are_forgotten_after_an_hour(store: Arc<dyn Store>) {
+    let env = Env::new(store).await;
+    let (r, clock) = (&env.registry, &env.clock);
+    let info = || sessiond_core::LoginInfo {
+        service: "sessiond".into(),
+        originator: Some("198.51.100.9".into()),
+        user_agent: None,
+        locale: None,
+    };
+    let free = r.config().login_failures_before_backoff;
+    for _ in 0..free {
+        match r.login("admin", "wrong-password", info()).await {
+            Err(CoreError::InvalidCredentials) => {}
+            other => panic!("a wrong password: {other:?}"),
+        }
+    }
+    match r
+        .login("admin", crate::fixtures::ADMIN_PASSWORD, info())
+        .await
+    {
+        Err(CoreError::RateLimited { .. }) => {}
+        other => panic!("backing off: {other:?}"),
+    }
+    clock.advance(61 * MIN);
+    r.sweep().await.expect("sweep");
+    // An hour of quiet: the right password works at once.
+    r.login("admin", crate::fixtures::ADMIN_PASSWORD, info())
+        .await
+        .expect("forgotten after an hour");
+    // A new failure counts from one again, not from where the old count stopped.
+    match r.login("admin", "wrong-password", info()).await {
+        Err(CoreError::InvalidCredentials) => {}
+        other => panic!("a wrong password: {other:?}"),
+    }
+    r.login("admin", crate::fixtures::ADMIN_PASSWORD, info())
+        .await
+        .expect("one failure does not back off");
+}

@@ -66,9 +66,19 @@ pub struct LoginInfo {
 /// Failed logins before the backoff doubles each time, capped at 2^8 s. The counters live in
 /// the store, so every replica counts the same failures (guessing is as slow through N
 /// replicas as through one).
+/// Failures are forgotten an hour after the last one (Redis keys expire so; SQLite rows are
+/// ignored, then purged by the sweeper): a spray of names does not grow the store for good,
+/// and an hour of quiet starts a name or address afresh.
+pub(crate) const LOGIN_FAILURE_MEMORY: Duration = Duration::from_secs(3600);
+
 /// The throttle key of a client address.
 fn address_key(addr: &str) -> String {
     format!("addr:{addr}")
+}
+
+/// A counter still remembered at `now`; an older one counts as none.
+fn fresh(f: Option<LoginFailures>, now: Timestamp) -> Option<LoginFailures> {
+    f.filter(|f| now.since(f.last) < LOGIN_FAILURE_MEMORY)
 }
 
 fn backoff_check(f: Option<LoginFailures>, now: Timestamp, free: u32) -> CoreResult<()> {
@@ -144,7 +154,7 @@ impl Registry {
         let name_key = crate::domain::valid_principal_name(username).then_some(username);
         let addr_key = from.map(address_key);
         let failures = match name_key {
-            Some(n) => self.store.login_failures(n).await?,
+            Some(n) => fresh(self.store.login_failures(n).await?, now),
             None => None,
         };
         backoff_check(failures, now, self.cfg.login_failures_before_backoff)?;
@@ -173,10 +183,10 @@ impl Registry {
                 // An unknown (but possible) name is counted too, so probing names costs the
                 // same as guessing passwords; the address counts whatever the name.
                 if let Some(n) = name_key {
-                    self.store.record_login_failure(n, now).await?;
+                    self.count_failure(n, now).await?;
                 }
                 if let Some(k) = &addr_key {
-                    self.store.record_login_failure(k, now).await?;
+                    self.count_failure(k, now).await?;
                 }
                 Err(CoreError::InvalidCredentials)
             }
@@ -188,13 +198,21 @@ impl Registry {
     /// (`signature_failed`) count alike.
     pub async fn address_failures(&self, from: Option<&str>) -> CoreResult<Option<LoginFailures>> {
         let Some(a) = from else { return Ok(None) };
-        let failures = self.store.login_failures(&address_key(a)).await?;
-        backoff_check(
-            failures,
-            self.clock.now(),
-            self.cfg.login_failures_per_address,
-        )?;
+        let now = self.clock.now();
+        let failures = fresh(self.store.login_failures(&address_key(a)).await?, now);
+        backoff_check(failures, now, self.cfg.login_failures_per_address)?;
         Ok(failures)
+    }
+
+    /// Counts one failure for `key`, starting afresh when its last one is forgotten.
+    async fn count_failure(&self, key: &str, now: Timestamp) -> CoreResult<()> {
+        if let Some(f) = self.store.login_failures(key).await? {
+            if fresh(Some(f), now).is_none() {
+                self.store.clear_login_failures(key).await?;
+            }
+        }
+        self.store.record_login_failure(key, now).await?;
+        Ok(())
     }
 
     /// A signed request (DDS AK/SK) from `from` named an unknown key or did not verify: it
@@ -202,8 +220,7 @@ impl Registry {
     /// too.
     pub async fn signature_failed(&self, from: Option<&str>) -> CoreResult<()> {
         if let Some(a) = from {
-            self.store
-                .record_login_failure(&address_key(a), self.clock.now())
+            self.count_failure(&address_key(a), self.clock.now())
                 .await?;
         }
         Ok(())

@@ -137,6 +137,16 @@ impl Registry {
                 break;
             }
         }
+        let before = now.minus(super::auth::LOGIN_FAILURE_MEMORY);
+        loop {
+            if stop() {
+                return Ok(report);
+            }
+            let n = self.store.purge_login_failures(before, SWEEP_BATCH).await?;
+            if n < SWEEP_BATCH as u64 {
+                break;
+            }
+        }
         let before = now.minus(self.cfg.event_retention);
         loop {
             if stop() {

@@ -43,6 +43,10 @@ pub(crate) fn apply(conn: &Connection, op: &WriteOp) -> StoreResult<Applied> {
             append_audit(conn, records)?;
             done()
         }
+        WriteOp::PurgeLoginFailures(before, limit) => Ok(Applied {
+            reply: WriteReply::Purged(purge_login_failures(conn, *before, *limit)?),
+            rollback: false,
+        }),
         WriteOp::LoginFailure(name, at) => Ok(Applied {
             reply: WriteReply::Failures(login_failure(conn, name, *at)?),
             rollback: false,
@@ -172,6 +176,19 @@ pub(super) fn append_audit(conn: &Connection, records: &[AuditRecord]) -> StoreR
 }
 
 /// Adds one failure and returns the new count (an upsert, so concurrent writers each count).
+/// No index on `last_at`: the table holds one row per name or address that failed within
+/// the last hour or so, and the sweeper's scan of it is that small.
+fn purge_login_failures(conn: &Connection, before: Timestamp, limit: usize) -> StoreResult<u64> {
+    let n = conn
+        .prepare_cached(
+            "DELETE FROM login_failures WHERE name IN \
+             (SELECT name FROM login_failures WHERE last_at < ?1 LIMIT ?2)",
+        )
+        .and_then(|mut s| s.execute(params![before.nanos(), limit as i64]))
+        .map_err(map_err)?;
+    Ok(n as u64)
+}
+
 fn login_failure(conn: &Connection, name: &str, at: Timestamp) -> StoreResult<LoginFailures> {
     let count: Option<u32> = conn
         .prepare_cached(

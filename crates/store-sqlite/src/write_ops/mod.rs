@@ -50,6 +50,8 @@ pub(crate) enum WriteOp {
     },
     LoginFailure(String, Timestamp),
     ClearLoginFailures(String),
+    /// Counters whose last failure is before the instant, at most so many; replies `Purged`.
+    PurgeLoginFailures(Timestamp, usize),
     CreateSink(Box<Sink>),
     UpdateSink(Box<Sink>),
     DeleteSink(String),
@@ -77,6 +79,7 @@ impl WriteOp {
             WriteOp::Touches(_)
                 | WriteOp::LoginFailure(..)
                 | WriteOp::ClearLoginFailures(_)
+                | WriteOp::PurgeLoginFailures(..)
                 | WriteOp::AdvanceDeadlines(..)
                 | WriteOp::AdvanceSink { .. }
                 | WriteOp::LeaseSink(..)

@@ -144,3 +144,71 @@ async fn failed_logins_are_throttled_per_client_address_whatever_the_names() {
     let (s, _) = login_from(&app, user, "admin", ADMIN_PW).await;
     assert_eq!(s, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn logins_and_refusals_are_audited_with_address_and_way_in() {
+    let app = spawn_with(|st| {
+        st.trusted_proxies = std::sync::Arc::new(vec!["127.0.0.1/32".parse().expect("net")])
+    })
+    .await;
+    let from = "198.51.100.20";
+    let (s, _) = login_from(&app, from, "admin", "wrong-password").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = login_from(&app, from, "my password typed here!", "x").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = login_from(&app, from, "admin", ADMIN_PW).await;
+    assert_eq!(s, StatusCode::OK);
+    let r = app
+        .http
+        .post(format!("{}/v1/session/login", app.base))
+        .header("x-forwarded-for", from)
+        .json(&json!({"username": "admin", "password": ADMIN_PW}))
+        .send()
+        .await
+        .expect("qumulo login");
+    assert_eq!(r.status(), StatusCode::OK);
+    let audit = app
+        .registry
+        .store()
+        .list_audit(&sessiond_core::filter::TenantScope::All, 50)
+        .await
+        .expect("audit");
+    let logins: Vec<(String, String, Option<String>, Option<String>)> = audit
+        .iter()
+        .filter(|a| a.action.starts_with("login") && a.origin.as_deref() == Some(from))
+        .map(|a| {
+            (
+                a.action.clone(),
+                a.actor.clone(),
+                a.origin.clone(),
+                a.detail.clone(),
+            )
+        })
+        .collect();
+    let via = |w: &str| Some(format!("via {w}"));
+    let at = Some(from.to_string());
+    // Newest first.
+    assert_eq!(
+        logins,
+        vec![
+            ("login".into(), "admin".into(), at.clone(), via("qumulo")),
+            ("login".into(), "admin".into(), at.clone(), via("native")),
+            (
+                "login.failed".into(),
+                "(not a principal name)".into(),
+                at.clone(),
+                via("native")
+            ),
+            (
+                "login.failed".into(),
+                "admin".into(),
+                at.clone(),
+                via("native")
+            ),
+        ]
+    );
+    // A login's record names the login session it opened; no record holds a password.
+    assert!(audit
+        .iter()
+        .all(|a| !format!("{a:?}").contains("wrong-password")));
+}

@@ -766,6 +766,7 @@ pub async fn login_failures_are_forgotten_after_an_hour(store: Arc<dyn Store>) {
         originator: Some("198.51.100.9".into()),
         user_agent: None,
         locale: None,
+        via: "native",
     };
     let free = r.config().login_failures_before_backoff;
     for _ in 0..free {

@@ -91,6 +91,7 @@ pub async fn login(
         originator: origin.ip,
         user_agent: origin.user_agent,
         locale: None,
+        via: "commvault",
     };
     match st.registry.login(&req.username, &password, info).await {
         Ok((session, token)) => {

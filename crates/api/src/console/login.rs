@@ -98,6 +98,7 @@ pub async fn submit(
         originator: origin.ip,
         user_agent: origin.user_agent,
         locale: None,
+        via: "console",
     };
     match st.registry.login(&username, password, info).await {
         Ok((session, token)) => {

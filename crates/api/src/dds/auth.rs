@@ -87,13 +87,13 @@ async fn signed_caller(
     let (caller, secret) = match st.registry.access_key_caller(&auth.access_key).await {
         Ok(found) => found,
         Err(sessiond_core::CoreError::Unauthenticated) => {
-            st.registry.signature_failed(from).await?;
+            st.registry.signature_failed(from, &auth.access_key).await?;
             return Err(DdsError::Auth("unknown or revoked access key".into()));
         }
         Err(e) => return Err(e.into()),
     };
     if let Err(e) = signing::verify(&secret, &auth, view) {
-        st.registry.signature_failed(from).await?;
+        st.registry.signature_failed(from, &auth.access_key).await?;
         return Err(DdsError::Auth(e.to_string()));
     }
     Ok(caller)

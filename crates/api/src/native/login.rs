@@ -28,6 +28,7 @@ pub async fn login(
         originator: origin.ip,
         user_agent: origin.user_agent,
         locale: None,
+        via: "native",
     };
     let (session, token) = st
         .registry

@@ -22,6 +22,7 @@ pub async fn login(
         originator: origin.ip,
         user_agent: origin.user_agent,
         locale: None,
+        via: "qumulo",
     };
     let (session, token) = st
         .registry

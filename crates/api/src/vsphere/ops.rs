@@ -31,6 +31,7 @@ pub async fn login(
         originator: origin.ip,
         user_agent: origin.user_agent,
         locale,
+        via: "vsphere",
     };
     let (session, token) = st.registry.login(user, password, info).await?;
     tracing::info!(principal = %session.owner, session = %session.id, "vsphere login");

@@ -61,6 +61,19 @@ pub struct LoginInfo {
     pub originator: Option<String>,
     pub user_agent: Option<String>,
     pub locale: Option<String>,
+    /// The way in, for the audit trail: `native`, `console`, `qumulo`, `vsphere`,
+    /// `commvault`, `dds` (empty: the service).
+    pub via: &'static str,
+}
+
+impl LoginInfo {
+    fn way_in(&self) -> String {
+        if self.via.is_empty() {
+            self.service.clone()
+        } else {
+            self.via.to_string()
+        }
+    }
 }
 
 /// Failed logins before the backoff doubles each time, capped at 2^8 s. The counters live in
@@ -105,9 +118,24 @@ impl Registry {
         password_text: &str,
         info: LoginInfo,
     ) -> CoreResult<(Session, token::Token)> {
-        let principal = self
+        let checked = self
             .check_password_from(username, password_text, info.originator.as_deref())
-            .await?;
+            .await;
+        let principal = match checked {
+            Ok(p) => p,
+            Err(e) => {
+                let action = match e {
+                    CoreError::InvalidCredentials => Some("login.failed"),
+                    CoreError::RateLimited { .. } => Some("login.throttled"),
+                    _ => None,
+                };
+                if let Some(action) = action {
+                    self.audit_login(username, action, "", &info).await;
+                }
+                return Err(e);
+            }
+        };
+        let (origin, via) = (info.originator.clone(), info.way_in());
         let mut session = self.new_session(super::creating::NewSession {
             kind: SessionKind::Login,
             owner: principal.name.clone(),
@@ -125,7 +153,46 @@ impl Registry {
         session.user_agent = info.user_agent;
         session.locale = info.locale;
         session.is_encrypted = true;
-        self.insert_new(session).await
+        let done = self.insert_new(session).await?;
+        let rec = crate::domain::AuditRecord {
+            at: self.clock.now(),
+            actor: principal.name.clone(),
+            tenant_id: principal.tenant_id,
+            action: "login".into(),
+            target: done.0.id.to_string(),
+            origin,
+            detail: Some(format!("via {via}")),
+        };
+        self.append_audit_record(rec).await;
+        Ok(done)
+    }
+
+    /// A refused login in the audit trail: who it claimed to be (a name a principal could
+    /// have; anything else is not repeated), from where, through which way in. Its tenant is
+    /// the named principal's, else the default one.
+    async fn audit_login(&self, username: &str, action: &str, target: &str, info: &LoginInfo) {
+        let (actor, tenant_id) = if crate::domain::valid_principal_name(username) {
+            let tenant = match self.store.get_principal(username).await {
+                Ok(Some(p)) => p.tenant_id,
+                _ => crate::domain::DEFAULT_TENANT_ID,
+            };
+            (username.to_string(), tenant)
+        } else {
+            (
+                "(not a principal name)".to_string(),
+                crate::domain::DEFAULT_TENANT_ID,
+            )
+        };
+        let rec = crate::domain::AuditRecord {
+            at: self.clock.now(),
+            actor,
+            tenant_id,
+            action: action.into(),
+            target: target.into(),
+            origin: info.originator.clone(),
+            detail: Some(format!("via {}", info.way_in())),
+        };
+        self.append_audit_record(rec).await;
     }
 
     /// Verifies a password with backoff on repeated failures; unknown names cost the same
@@ -218,11 +285,20 @@ impl Registry {
     /// A signed request (DDS AK/SK) from `from` named an unknown key or did not verify: it
     /// counts against the address like a failed password, so guessing secret keys backs off
     /// too.
-    pub async fn signature_failed(&self, from: Option<&str>) -> CoreResult<()> {
+    pub async fn signature_failed(&self, from: Option<&str>, access_key: &str) -> CoreResult<()> {
         if let Some(a) = from {
             self.count_failure(&address_key(a), self.clock.now())
                 .await?;
         }
+        let info = LoginInfo {
+            service: "dds".into(),
+            originator: from.map(str::to_string),
+            via: "dds",
+            ..LoginInfo::default()
+        };
+        // The access key's id only (never a secret); bounded, it came from the request.
+        let key: String = access_key.chars().take(64).collect();
+        self.audit_login("", "signature.failed", &key, &info).await;
         Ok(())
     }
 

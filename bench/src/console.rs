@@ -57,6 +57,30 @@ async fn login(http: &reqwest::Client, base: &str, user: &str, pw: &str) -> Res<
         .ok_or_else(|| format!("console login failed: {}", r.status()))
 }
 
+/// One console page's load time, the page read whole; an error unless it answered 2xx
+/// with `marker` in it.
+async fn timed_page(
+    http: &reqwest::Client,
+    url: &str,
+    cookie: &str,
+    marker: &str,
+) -> Res<Duration> {
+    let t0 = Instant::now();
+    let r = http
+        .get(url)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let ok = r.status().is_success();
+    let body = r.text().await.map_err(|e| e.to_string())?;
+    let took = t0.elapsed();
+    if !ok || !body.contains(marker) {
+        return Err(format!("console page failed: {url}"));
+    }
+    Ok(took)
+}
+
 /// Page latencies, sorted: `/console/sessions?identity=ad:userN&limit=100`, the API list
 /// bench's filter, rendered as the console's whole page (table, filters, tenant picker).
 pub async fn page_latencies(
@@ -72,19 +96,7 @@ pub async fn page_latencies(
             "{base}/console/sessions?identity=ad:user{}&limit=100",
             i % 5000
         );
-        let t0 = Instant::now();
-        let r = http
-            .get(&url)
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        let ok = r.status().is_success();
-        let body = r.text().await.map_err(|e| e.to_string())?;
-        lat.push(t0.elapsed());
-        if !ok || !body.contains("sessions-table") {
-            return Err(format!("console page failed: {url}"));
-        }
+        lat.push(timed_page(&http, &url, &cookie, "sessions-table").await?);
     }
     lat.sort();
     Ok(lat)
@@ -95,21 +107,10 @@ pub async fn page_latencies(
 pub async fn overview_latencies(base: &str, admin_password: &str, n: usize) -> Res<Vec<Duration>> {
     let http = client()?;
     let cookie = login(&http, base, "admin", admin_password).await?;
+    let url = format!("{base}/console/?tenant=*");
     let mut lat = Vec::with_capacity(n);
     for _ in 0..n {
-        let t0 = Instant::now();
-        let r = http
-            .get(format!("{base}/console/?tenant=*"))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        let ok = r.status().is_success();
-        let body = r.text().await.map_err(|e| e.to_string())?;
-        lat.push(t0.elapsed());
-        if !ok || !body.contains("svg") {
-            return Err("console overview failed".into());
-        }
+        lat.push(timed_page(&http, &url, &cookie, "svg").await?);
     }
     lat.sort();
     Ok(lat)
@@ -186,20 +187,9 @@ pub async fn terminate_matching(
             let cookie = login(&http, &base, "admin", &pw).await?;
             let mut lat = Vec::new();
             // At least one load, however quick the bulk terminate is.
+            let url = format!("{base}{page}");
             loop {
-                let t0 = Instant::now();
-                let r = http
-                    .get(format!("{base}{page}"))
-                    .header("cookie", &cookie)
-                    .send()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let ok = r.status().is_success();
-                let _ = r.bytes().await;
-                lat.push(t0.elapsed());
-                if !ok {
-                    return Err("console page failed during the bulk terminate".to_string());
-                }
+                lat.push(timed_page(&http, &url, &cookie, "sessions-table").await?);
                 if stop.load(std::sync::atomic::Ordering::Relaxed) {
                     break;
                 }

@@ -119,7 +119,7 @@ impl Registry {
         info: LoginInfo,
     ) -> CoreResult<(Session, token::Token)> {
         let checked = self
-            .check_password_from(username, password_text, info.originator.as_deref())
+            .check_password(username, password_text, info.originator.as_deref())
             .await;
         let principal = match checked {
             Ok(p) => p,
@@ -195,21 +195,11 @@ impl Registry {
         self.append_audit_record(rec).await;
     }
 
-    /// Verifies a password with backoff on repeated failures; unknown names cost the same
-    /// argon2 work as known ones.
+    /// Verifies a password with backoff on repeated failures, throttling both the name and
+    /// the client address it came from (every dialect's login passes it): failures count
+    /// per name and per address, both in the store, so every replica sees them; either one
+    /// over its bound answers 429. Unknown names cost the same argon2 work as known ones.
     pub async fn check_password(
-        &self,
-        username: &str,
-        password_text: &str,
-    ) -> CoreResult<Principal> {
-        self.check_password_from(username, password_text, None)
-            .await
-    }
-
-    /// [`Self::check_password`], also throttling the client address it came from (every
-    /// dialect's login passes it): failures count per name and per address, both in the
-    /// store, so every replica sees them; either one over its bound answers 429.
-    pub async fn check_password_from(
         &self,
         username: &str,
         password_text: &str,
@@ -261,7 +251,7 @@ impl Registry {
     }
 
     /// The failed credentials counted against a client address, once it may try again
-    /// (else `RateLimited`): passwords (`check_password_from`) and signatures
+    /// (else `RateLimited`): passwords (`check_password`) and signatures
     /// (`signature_failed`) count alike.
     pub async fn address_failures(&self, from: Option<&str>) -> CoreResult<Option<LoginFailures>> {
         let Some(a) = from else { return Ok(None) };
